@@ -1,0 +1,37 @@
+# Two commands a newcomer needs: `make demo` (set up + the tour) and `make test` (set up + tests + ruff).
+# torch==2.13.0 is installed FIRST so pip never pulls a CUDA build.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.genlab-setup
+
+.PHONY: setup demo test test-fast lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev,hard]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/genlab tour
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python benchmarks/pgm_vs_peers.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,1 @@
+"""GANs: DCGAN / PatchGAN networks, Algorithm 1 training, sampling and evaluation."""

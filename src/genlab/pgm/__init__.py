@@ -1,0 +1,1 @@
+"""Graphical models: factors as tensors, exact inference by planned contraction."""

@@ -1,0 +1,114 @@
+"""The guided tour: `genlab tour` runs every registered section and writes a run folder.
+
+Sections are registered by dotted path ("module:function") so that the tour imports a half
+of the library (and torch) only when its section runs. Each section receives a
+:class:`TourContext` and returns Markdown text for the report; files it makes go in
+``ctx.run_dir``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.rule import Rule
+
+from genlab._version import __version__
+
+__all__ = ["TOUR_SECTIONS", "TourContext", "TourResult", "default_run_dir", "run_tour"]
+
+
+@dataclass
+class TourContext:
+    """What a tour section may use: where to write, how hard to work, how to talk."""
+
+    run_dir: Path
+    fast: bool = False
+    seed: int = 0
+    console: Console = field(default_factory=Console)
+    outputs: list[Path] = field(default_factory=list)
+
+    def output(self, name: str) -> Path:
+        """Path of a file named `name` inside the run folder, recorded for the summary."""
+        path = self.run_dir / name
+        self.outputs.append(path)
+        return path
+
+
+@dataclass(frozen=True)
+class TourResult:
+    """Where the tour wrote its report and what else it produced."""
+
+    run_dir: Path
+    report: Path
+    outputs: tuple[Path, ...]
+    seconds: float
+
+
+def _overview(ctx: TourContext) -> str:
+    """What genlab is and which parts exist in this version."""
+    return (
+        f"genlab {__version__} — learn p_θ(x) ≈ p*(x), then sample and query it.\n\n"
+        "* **genlab.pgm** — graphical models as tensor networks: factors are tensors, and the "
+        "partition function Z, marginals and MAP are one planned contraction in different "
+        "semirings.\n"
+        "* **genlab.gan** — DCGAN and PatchGAN, trained by Goodfellow et al.'s Algorithm 1 "
+        "(k discriminator steps per generator step), class-conditional GANs, sampling and "
+        "latent interpolation.\n\n"
+        "Command line: `genlab pgm --help`, `genlab gan --help`."
+    )
+
+
+# (title, "module:function") in the order they run. Each feature issue adds its section here.
+TOUR_SECTIONS: list[tuple[str, str | Callable[[TourContext], str]]] = [
+    ("genlab at a glance", _overview),
+]
+
+
+def _resolve(target: str | Callable[[TourContext], str]) -> Callable[[TourContext], str]:
+    """Import a "module:function" section lazily; callables pass through."""
+    if callable(target):
+        return target
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def default_run_dir(root: Path = Path("runs")) -> Path:
+    """A fresh, time-stamped run folder name under `root` (not created)."""
+    return root / f"tour-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def run_tour(
+    run_dir: Path | None = None,
+    *,
+    fast: bool = False,
+    seed: int = 0,
+    console: Console | None = None,
+    only: list[str] | None = None,
+) -> TourResult:
+    """Run the tour's sections (all, or those whose title contains one of `only`)."""
+    console = console or Console()
+    run_dir = Path(run_dir) if run_dir is not None else default_run_dir()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ctx = TourContext(run_dir=run_dir, fast=fast, seed=seed, console=console)
+    start = time.perf_counter()
+    parts = [f"# genlab tour\n\ngenlab {__version__}, {datetime.now():%Y-%m-%d %H:%M}, "
+             f"mode: {'fast' if fast else 'full'}\n"]
+    for title, target in TOUR_SECTIONS:
+        if only and not any(key.lower() in title.lower() for key in only):
+            continue
+        console.print(Rule(title))
+        t0 = time.perf_counter()
+        text = _resolve(target)(ctx)
+        console.print(Markdown(text))
+        parts.append(f"## {title}\n\n{text}\n\n_({time.perf_counter() - t0:.1f} s)_\n")
+    report = run_dir / "report.md"
+    report.write_text("\n".join(parts), encoding="utf-8")
+    seconds = time.perf_counter() - start
+    return TourResult(run_dir, report, (report, *ctx.outputs), seconds)
