@@ -1,0 +1,6 @@
+"""Model classes; every one lowers to a FactorGraph, the one input of inference."""
+
+from genlab.pgm.models.bayesian_network import CPT, BayesianNetwork
+from genlab.pgm.models.factor_graph import Evidence, FactorGraph
+
+__all__ = ["CPT", "BayesianNetwork", "Evidence", "FactorGraph"]
