@@ -1,0 +1,57 @@
+"""Architectures by name: an `Architecture` (flat, JSON-able) builds a (G, D) pair."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+from genlab.gan.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from genlab.gan.nets.mlp import MLPDiscriminator, MLPGenerator
+from genlab.gan.nets.patchgan import PatchGANDiscriminator
+
+__all__ = ["ARCHITECTURES", "Architecture", "build_pair"]
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Everything needed to rebuild a G/D pair; stored in every checkpoint's config."""
+
+    model: str = "dcgan"
+    z_dim: int = 100
+    img_size: int = 32
+    img_channels: int = 1
+    width: int = 64
+    num_classes: int = 0
+    z_std: float = 1.0
+
+
+def _dcgan(a: Architecture) -> tuple[nn.Module, nn.Module]:
+    g = DCGANGenerator(a.z_dim, a.img_size, a.img_channels, a.width, a.num_classes, z_std=a.z_std)
+    return g, DCGANDiscriminator(a.img_size, a.img_channels, a.width, a.num_classes)
+
+
+def _dcgan_patch(a: Architecture) -> tuple[nn.Module, nn.Module]:
+    g = DCGANGenerator(a.z_dim, a.img_size, a.img_channels, a.width, a.num_classes, z_std=a.z_std)
+    n_layers = 3 if a.img_size >= 64 else 2
+    return g, PatchGANDiscriminator(a.img_channels, a.width, n_layers, a.num_classes)
+
+
+def _mlp(a: Architecture) -> tuple[nn.Module, nn.Module]:
+    g = MLPGenerator(a.z_dim, a.width, num_classes=a.num_classes, z_std=a.z_std)
+    return g, MLPDiscriminator(a.width, num_classes=a.num_classes)
+
+
+ARCHITECTURES: dict[str, Callable[[Architecture], tuple[nn.Module, nn.Module]]] = {
+    "dcgan": _dcgan,
+    "dcgan-patch": _dcgan_patch,
+    "mlp": _mlp,
+}
+
+
+def build_pair(arch: Architecture) -> tuple[nn.Module, nn.Module]:
+    """(generator, discriminator) for `arch`; unknown names list the known ones."""
+    if arch.model not in ARCHITECTURES:
+        raise ValueError(f"unknown model {arch.model!r}; known: {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[arch.model](arch)
