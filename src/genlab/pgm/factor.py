@@ -118,8 +118,10 @@ class Factor:
                 )
         letters = {v: i for i, v in enumerate(out)}
         table = np.einsum(
-            self._table, [letters[v] for v in self._variables],
-            other._table, [letters[v] for v in other._variables],
+            self._table,
+            [letters[v] for v in self._variables],
+            other._table,
+            [letters[v] for v in other._variables],
             [letters[v] for v in out],
         )
         return Factor(out, table, validate=False)

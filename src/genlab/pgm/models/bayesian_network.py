@@ -109,7 +109,7 @@ def _find_cycle(parents: Mapping[str, Sequence[str]]) -> list[str]:
         stack.append(v)
         for p in parents.get(v, ()):
             if color.get(p) == 1:
-                return [*stack[stack.index(p):], p][::-1]
+                return [*stack[stack.index(p) :], p][::-1]
             if color.get(p) is None and (cycle := visit(p)):
                 return cycle
         stack.pop()

@@ -104,7 +104,8 @@ class FactorGraph:
         return {str(v): self.state_index(str(v), s) for v, s in (evidence or {}).items()}
 
     def encode_evidence_rows(
-        self, evidence: Sequence[Evidence] | Mapping[str, Sequence[State]] | np.ndarray,
+        self,
+        evidence: Sequence[Evidence] | Mapping[str, Sequence[State]] | np.ndarray,
         variables: Sequence[str] | None = None,
     ) -> tuple[tuple[str, ...], np.ndarray]:
         """Many evidence rows as (observed variables, int array (N, k)).

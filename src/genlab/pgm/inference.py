@@ -1,0 +1,461 @@
+"""Exact inference: log Z / log P(e), all posterior marginals, joint queries and MAP.
+
+Every query is the same planned contraction (genlab.pgm.contract) in a different semiring:
+sum-product for Z and marginals (all marginals = one forward + one backward pass), max-product
+with backtracking for MAP. Plans are cached per model and evidence pattern, so many queries —
+or one call with N evidence rows, run with a batch axis — pay for planning once.
+
+Evidence is {variable: state} (a state name or index); batched evidence is a list of such
+dicts, a dict of columns, or an int array (N, k) with `columns` naming its k variables.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from genlab.pgm.contract import CompiledPlan, backtrack, backward, forward
+from genlab.pgm.errors import ContractionTooLarge, ModelError, ZeroEvidenceError
+from genlab.pgm.factor import Factor
+from genlab.pgm.models.factor_graph import FactorGraph
+from genlab.pgm.plan import ContractionPlan, plan_contraction
+
+__all__ = [
+    "DEFAULT_MAX_MEMORY",
+    "ExactInference",
+    "MapResult",
+    "engine",
+    "log_partition",
+    "map_assignment",
+    "marginals",
+    "query",
+]
+
+DEFAULT_MAX_MEMORY = int(float(os.environ.get("GENLAB_MAX_MEMORY", 4 * 2**30)))  # bytes
+
+
+class Model(Protocol):
+    def to_factor_graph(self) -> FactorGraph: ...
+
+
+EvidenceArg = Mapping[str, Any] | Sequence[Mapping[str, Any]] | np.ndarray | None
+
+
+@dataclass(frozen=True)
+class MapResult:
+    """The jointly most probable assignment of the unobserved variables.
+
+    `assignment` maps every variable (observed ones too) to a state index — an int, or an
+    (N,) array for batched evidence. `log_probability` is log Π_α ψ_α(x) at that assignment:
+    log P(x, e) for a Bayesian network (subtract log Z for a Markov network).
+    """
+
+    assignment: dict[str, Any]
+    log_probability: Any
+    states: Mapping[str, tuple[str, ...]]
+
+    def named(self) -> dict[str, Any]:
+        """The assignment with state names where the model has them."""
+        out: dict[str, Any] = {}
+        for v, s in self.assignment.items():
+            names = self.states.get(v)
+            if names is None:
+                out[v] = s
+            elif np.ndim(s):
+                out[v] = [names[int(i)] for i in s]
+            else:
+                out[v] = names[int(s)]
+        return out
+
+
+@dataclass
+class _Prepared:
+    """A compiled plan for one evidence pattern and kept set."""
+
+    compiled: CompiledPlan
+    observed: tuple[int, ...]
+    inputs: list[int]  # factor indices feeding the plan (scope non-empty after evidence)
+    constants: list[int]  # factor indices fully observed (a number per row)
+    input_scopes: list[tuple[int, ...]]
+
+
+class ExactInference:
+    """Exact inference on one model; keeps its compiled plans (plan once, query many).
+
+    >>> from genlab.pgm.factor import Factor
+    >>> fg = FactorGraph([Factor(("a", "b"), [[1.0, 2.0], [3.0, 4.0]])])
+    >>> round(float(np.exp(ExactInference(fg).log_partition())), 6)
+    10.0
+    """
+
+    def __init__(
+        self, model: Model, planner: str = "auto", max_memory: int = DEFAULT_MAX_MEMORY
+    ) -> None:
+        self.graph = model.to_factor_graph()
+        self.planner = planner
+        self.max_memory = int(max_memory)
+        g = self.graph
+        self.var_id = {v: i for i, v in enumerate(g.variables)}
+        self.sizes = tuple(g.cards[v] for v in g.variables)
+        self._scopes: list[tuple[int, ...]] = []
+        self._tables: list[np.ndarray] = []
+        self._logs: list[np.ndarray] = []
+        used: set[int] = set()
+        with np.errstate(divide="ignore"):
+            for f in g.factors:
+                ids = [self.var_id[v] for v in f.variables]
+                order = sorted(range(len(ids)), key=ids.__getitem__)
+                table = np.transpose(f.table, order) if order != list(range(len(ids))) else f.table
+                peak = float(table.max()) if table.size else 0.0
+                self._scopes.append(tuple(ids[i] for i in order))
+                self._tables.append((table / (peak if peak > 0 else 1.0))[None])
+                self._logs.append(np.array([np.log(peak)]))
+                used.update(ids)
+        self._isolated = [i for i in range(len(self.sizes)) if i not in used]
+        self._prepared: dict[tuple[tuple[int, ...], tuple[int, ...]], _Prepared] = {}
+
+    # -- evidence ------------------------------------------------------------------------------
+    def _encode(
+        self, evidence: EvidenceArg, columns: Sequence[str] | None
+    ) -> tuple[tuple[int, ...], np.ndarray, bool]:
+        """(observed ids sorted, rows (N, k) in that column order, batched?)."""
+        g = self.graph
+        if evidence is None or (isinstance(evidence, Mapping) and not evidence):
+            return (), np.zeros((1, 0), dtype=np.intp), False
+        if isinstance(evidence, Mapping) and not any(
+            isinstance(s, (list, tuple, np.ndarray)) for s in evidence.values()
+        ):
+            coded = g.encode_evidence(evidence)
+            names, rows, batched = tuple(coded), np.array([list(coded.values())], np.intp), False
+        else:
+            names, rows = g.encode_evidence_rows(evidence, columns)  # type: ignore[arg-type]
+            batched = True
+        ids = [self.var_id[v] for v in names]
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        return tuple(ids[i] for i in order), rows[:, order], batched
+
+    # -- planning ------------------------------------------------------------------------------
+    def _prepare(self, observed: tuple[int, ...], keep: tuple[int, ...]) -> _Prepared:
+        key = (observed, keep)
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            obs = set(observed)
+            inputs, constants, scopes = [], [], []
+            for i, s in enumerate(self._scopes):
+                reduced = tuple(v for v in s if v not in obs)
+                if reduced:
+                    inputs.append(i)
+                    scopes.append(reduced)
+                else:
+                    constants.append(i)
+            present = {v for sc in scopes for v in sc}
+            plan = plan_contraction(
+                scopes, self.sizes, [v for v in keep if v in present], self.planner
+            )
+            prepared = _Prepared(CompiledPlan(plan), observed, inputs, constants, scopes)
+            self._prepared[key] = prepared
+        return prepared
+
+    def plan(self, evidence_vars: Sequence[str] = (), keep: Sequence[str] = ()) -> ContractionPlan:
+        """The contraction plan (with its cost) for this evidence pattern and kept variables."""
+        observed = tuple(sorted(self.var_id[self._check_var(v)] for v in evidence_vars))
+        return self._prepare(
+            observed, tuple(sorted(self.var_id[self._check_var(v)] for v in keep))
+        ).compiled.plan
+
+    def _check_var(self, v: str) -> str:
+        if v not in self.var_id:
+            raise ModelError(f"unknown variable {v!r} in {self.graph!r}")
+        return v
+
+    def _chunk(self, prepared: _Prepared, batch: int, per_row_entries: int, what: str) -> int:
+        """Rows per chunk so one chunk fits the memory budget (fail fast when even one won't)."""
+        per_row = max(1, per_row_entries) * 8
+        rows = self.max_memory // per_row
+        if rows < 1:
+            plan = prepared.compiled.plan
+            raise ContractionTooLarge(
+                f"{what} needs about {per_row / 2**30:.3g} GiB for one evidence row "
+                f"(plan {plan.describe()}), over the budget of {self.max_memory / 2**30:.3g} GiB; "
+                "raise max_memory, add evidence, or use approximate inference"
+            )
+        return min(batch, int(rows))
+
+    # -- leaves --------------------------------------------------------------------------------
+    def _leaves(
+        self, prepared: _Prepared, rows: np.ndarray
+    ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+        """Evidence-reduced input tensors (batch axis first) and the log of the constants."""
+        observed = prepared.observed
+        column = {v: j for j, v in enumerate(observed)}
+        batch = rows.shape[0]
+        arrays, logs = [], []
+        for i in prepared.inputs:
+            arrays.append(self._reduce(i, column, rows))
+            logs.append(self._logs[i])
+        const = np.zeros(batch)
+        with np.errstate(divide="ignore"):
+            for i in prepared.constants:
+                const = const + np.log(self._reduce(i, column, rows).reshape(-1)) + self._logs[i]
+        return arrays, logs, const
+
+    def _reduce(self, i: int, column: Mapping[int, int], rows: np.ndarray) -> np.ndarray:
+        """Factor i's table with observed axes indexed by the evidence rows: (N or 1, *rest)."""
+        scope, table = self._scopes[i], self._tables[i]
+        obs_axes = [a for a, v in enumerate(scope) if v in column]
+        if not obs_axes:
+            return table
+        rest = [a for a, v in enumerate(scope) if v not in column]
+        moved = np.transpose(table[0], (*obs_axes, *rest))
+        return moved[tuple(rows[:, column[scope[a]]] for a in obs_axes)]
+
+    def _isolated_log(self, observed: tuple[int, ...]) -> float:
+        return float(sum(math.log(self.sizes[v]) for v in self._isolated if v not in observed))
+
+    # -- queries -------------------------------------------------------------------------------
+    def log_partition(
+        self, evidence: EvidenceArg = None, *, columns: Sequence[str] | None = None
+    ) -> Any:
+        """log Z with evidence clamped — log P(e) for a Bayesian network; −inf when P(e) = 0.
+        A float, or an (N,) array for batched evidence."""
+        observed, rows, batched = self._encode(evidence, columns)
+        prepared = self._prepare(observed, ())
+        out = np.empty(rows.shape[0])
+        chunk = self._chunk(
+            prepared, rows.shape[0], prepared.compiled.plan.largest_intermediate, "log_partition"
+        )
+        for start in range(0, rows.shape[0], chunk):
+            part = rows[start : start + chunk]
+            arrays, logs, const = self._leaves(prepared, part)
+            out[start : start + chunk] = (
+                self._run_log_z(prepared, arrays, logs, part.shape[0]) + const
+            )
+        out += self._isolated_log(observed)
+        return out if batched else float(out[0])
+
+    def _run_log_z(self, prepared: _Prepared, arrays: list, logs: list, batch: int) -> np.ndarray:
+        if not arrays:
+            return np.zeros(batch)
+        fwd = forward(prepared.compiled, arrays, logs, "sum")
+        root, log = fwd.result()
+        with np.errstate(divide="ignore"):
+            return np.broadcast_to(np.log(root.reshape(root.shape[0])) + log, (batch,))
+
+    def marginals(
+        self, evidence: EvidenceArg = None, *, columns: Sequence[str] | None = None
+    ) -> dict[str, np.ndarray]:
+        """The posterior marginal of every variable (observed ones as point masses), from one
+        forward and one backward pass. Arrays (card,), or (N, card) for batched evidence."""
+        observed, rows, batched = self._encode(evidence, columns)
+        prepared = self._prepare(observed, ())
+        plan = prepared.compiled.plan
+        batch = rows.shape[0]
+        chunk = self._chunk(
+            prepared,
+            batch,
+            2 * plan.total_intermediate
+            + sum(math.prod(self.sizes[v] for v in s) for s in prepared.input_scopes),
+            "marginals",
+        )
+        result = {v: np.empty((batch, self.sizes[i])) for v, i in self.var_id.items()}
+        owner = self._marginal_owners(prepared)
+        for start in range(0, batch, chunk):
+            part = rows[start : start + chunk]
+            n = part.shape[0]
+            arrays, logs, const = self._leaves(prepared, part)
+            if arrays:
+                fwd = forward(prepared.compiled, arrays, logs, "sum", keep_all=True)
+                self._check_nonzero(fwd.result()[0], const, start)
+                adjoints = backward(prepared.compiled, fwd)
+            else:
+                self._check_nonzero(np.ones((1,)), const, start)
+                adjoints = []
+            products: dict[int, np.ndarray] = {}
+            for v, i in self.var_id.items():
+                out = result[v][start : start + n]
+                if i in observed:
+                    out[:] = 0.0
+                    out[np.arange(n), part[:, observed.index(i)]] = 1.0
+                elif i in owner:
+                    k, axis = owner[i]
+                    if k not in products:
+                        products[k] = arrays[k] * adjoints[k]
+                    p = products[k]
+                    axes = tuple(a for a in range(1, p.ndim) if a != axis)
+                    m = np.broadcast_to(p.sum(axis=axes) if axes else p, (n, self.sizes[i]))
+                    out[:] = m / m.sum(axis=1, keepdims=True)
+                else:
+                    out[:] = 1.0 / self.sizes[i]
+        return result if batched else {v: m[0] for v, m in result.items()}
+
+    def _marginal_owners(self, prepared: _Prepared) -> dict[int, tuple[int, int]]:
+        """For each unobserved variable, the smallest plan input holding it and its axis."""
+        owner: dict[int, tuple[int, int]] = {}
+        best: dict[int, int] = {}
+        for k, scope in enumerate(prepared.input_scopes):
+            size = math.prod(self.sizes[v] for v in scope)
+            for axis, v in enumerate(scope):
+                if size < best.get(v, 1 << 62):
+                    best[v] = size
+                    owner[v] = (k, axis + 1)
+        return owner
+
+    @staticmethod
+    def _check_nonzero(root: np.ndarray, const: np.ndarray, offset: int) -> None:
+        zero = (root.reshape(root.shape[0], -1).max(axis=1) <= 0) | np.isneginf(const)
+        zero = np.broadcast_to(zero, const.shape)
+        if zero.any():
+            bad = (np.flatnonzero(zero) + offset)[:10].tolist()
+            raise ZeroEvidenceError(
+                f"the evidence has probability zero under the model (rows {bad})"
+                if const.shape[0] > 1
+                else "the evidence has probability zero under the model"
+            )
+
+    def query(
+        self,
+        variables: Sequence[str],
+        evidence: EvidenceArg = None,
+        *,
+        columns: Sequence[str] | None = None,
+    ) -> Any:
+        """The joint posterior over `variables` (unobserved): a Factor with axes in the given
+        order, or an array (N, *cards) for batched evidence."""
+        variables = [self._check_var(str(v)) for v in variables]
+        if len(set(variables)) != len(variables):
+            raise ModelError(f"query variables repeat: {variables}")
+        observed, rows, batched = self._encode(evidence, columns)
+        ids = [self.var_id[v] for v in variables]
+        clash = [v for v, i in zip(variables, ids, strict=True) if i in observed]
+        if clash:
+            raise ModelError(f"query variables {clash} are also observed in the evidence")
+        keep = tuple(sorted(ids))
+        prepared = self._prepare(observed, keep)
+        batch = rows.shape[0]
+        shape = tuple(self.sizes[i] for i in keep)
+        out = np.empty((batch, *shape))
+        chunk = self._chunk(prepared, batch, prepared.compiled.plan.largest_intermediate, "query")
+        in_plan = {v for s in prepared.input_scopes for v in s}
+        for start in range(0, batch, chunk):
+            part = rows[start : start + chunk]
+            n = part.shape[0]
+            arrays, logs, const = self._leaves(prepared, part)
+            if arrays:
+                root, _ = forward(prepared.compiled, arrays, logs, "sum").result()
+            else:
+                root = np.ones((1,))
+            self._check_nonzero(root, const, start)
+            # variables in no factor are uniform: broadcast them in
+            planned = [i for i in keep if i in in_plan]
+            full = root.reshape(
+                (root.shape[0], *(self.sizes[i] if i in planned else 1 for i in keep))
+            )
+            full = np.broadcast_to(full, (n, *shape))
+            out[start : start + n] = full / full.reshape(n, -1).sum(axis=1).reshape(
+                (n,) + (1,) * len(shape)
+            )
+        order = [keep.index(i) + 1 for i in ids]
+        out = np.transpose(out, (0, *order))
+        if batched:
+            return out
+        return Factor(tuple(variables), out[0], validate=False)
+
+    def map_assignment(
+        self, evidence: EvidenceArg = None, *, columns: Sequence[str] | None = None
+    ) -> MapResult:
+        """The jointly most probable assignment of the unobserved variables given the evidence
+        (max-product contraction, then backtracking — not per-variable argmax)."""
+        observed, rows, batched = self._encode(evidence, columns)
+        prepared = self._prepare(observed, ())
+        plan = prepared.compiled.plan
+        batch = rows.shape[0]
+        chunk = self._chunk(prepared, batch, 3 * plan.total_intermediate, "map_assignment")
+        values = {i: np.zeros(batch, dtype=np.intp) for i in range(len(self.sizes))}
+        log_p = np.empty(batch)
+        for start in range(0, batch, chunk):
+            part = rows[start : start + chunk]
+            n = part.shape[0]
+            arrays, logs, const = self._leaves(prepared, part)
+            for j, i in enumerate(observed):
+                values[i][start : start + n] = part[:, j]
+            if arrays:
+                fwd = forward(prepared.compiled, arrays, logs, "max", keep_all=True)
+                root, log = fwd.result()
+                self._check_nonzero(root, const, start)
+                for i, vals in backtrack(prepared.compiled, fwd, n).items():
+                    values[i][start : start + n] = vals
+                with np.errstate(divide="ignore"):
+                    log_p[start : start + n] = np.log(root.reshape(-1)) + log + const
+            else:
+                self._check_nonzero(np.ones((1,)), const, start)
+                log_p[start : start + n] = const
+        names = self.graph.variables
+        if batched:
+            assignment: dict[str, Any] = {names[i]: values[i] for i in range(len(names))}
+            return MapResult(assignment, log_p, self.graph.states)
+        assignment = {names[i]: int(values[i][0]) for i in range(len(names))}
+        return MapResult(assignment, float(log_p[0]), self.graph.states)
+
+
+_ENGINES: weakref.WeakKeyDictionary[FactorGraph, ExactInference] = weakref.WeakKeyDictionary()
+
+
+def engine(model: Model, planner: str = "auto") -> ExactInference:
+    """The cached ExactInference of a model (one per factor graph and planner)."""
+    graph = model.to_factor_graph()
+    eng = _ENGINES.get(graph)
+    if eng is None or eng.planner != planner:
+        eng = ExactInference(graph, planner)
+        _ENGINES[graph] = eng
+    return eng
+
+
+def log_partition(
+    model: Model,
+    evidence: EvidenceArg = None,
+    *,
+    columns: Sequence[str] | None = None,
+    planner: str = "auto",
+) -> Any:
+    """log Z of the model with evidence clamped (log P(e) for a Bayesian network)."""
+    return engine(model, planner).log_partition(evidence, columns=columns)
+
+
+def marginals(
+    model: Model,
+    evidence: EvidenceArg = None,
+    *,
+    columns: Sequence[str] | None = None,
+    planner: str = "auto",
+) -> dict[str, np.ndarray]:
+    """Posterior marginals of every variable in one forward + backward pass."""
+    return engine(model, planner).marginals(evidence, columns=columns)
+
+
+def query(
+    model: Model,
+    variables: Sequence[str],
+    evidence: EvidenceArg = None,
+    *,
+    columns: Sequence[str] | None = None,
+    planner: str = "auto",
+) -> Any:
+    """Joint posterior table over `variables` given the evidence."""
+    return engine(model, planner).query(variables, evidence, columns=columns)
+
+
+def map_assignment(
+    model: Model,
+    evidence: EvidenceArg = None,
+    *,
+    columns: Sequence[str] | None = None,
+    planner: str = "auto",
+) -> MapResult:
+    """Jointly most probable assignment (MPE) and its log probability."""
+    return engine(model, planner).map_assignment(evidence, columns=columns)

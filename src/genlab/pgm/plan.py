@@ -1,0 +1,321 @@
+"""Contraction planning: which pairs of tensors to contract, in what order, at what cost.
+
+A plan is computed from scopes and sizes alone (never from table values), so it is cached per
+model and evidence pattern and reused for any evidence values and any batch of rows (the batch
+axis is added at execution time, never seen by the planner — a planner that sees it pairs
+evidence vectors through it and blows up memory).
+
+Planners are registered by name in PLANNERS: ``greedy`` (opt_einsum's), ``min-fill`` and
+``min-degree`` (variable elimination orders turned into paths) and, when installed,
+``cotengra`` (hyper-optimised, for hard models). ``auto`` tries the cheap ones and calls
+cotengra only when they all cost more than 2^28 flops.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import opt_einsum
+
+__all__ = ["PLANNERS", "ContractionPlan", "Step", "plan_contraction"]
+
+Scope = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    """Contract slot `left` with slot `right` (or reduce `left` alone when right is None)
+    into a new slot whose variables are `out` (variable ids, sorted)."""
+
+    left: int
+    right: int | None
+    out: Scope
+
+
+@dataclass(frozen=True)
+class ContractionPlan:
+    """An executable pairwise contraction order with its cost.
+
+    Slots 0..n-1 are the input tensors; step k writes slot n+k. The last slot holds the
+    result over `keep`. Costs are for one evidence row (multiply by the batch size).
+    """
+
+    scopes: tuple[Scope, ...]
+    sizes: tuple[int, ...]  # size of each variable id
+    keep: Scope
+    steps: tuple[Step, ...]
+    log2_flops: float
+    largest_intermediate: int  # entries
+    total_intermediate: int  # entries over all steps (what a backward pass keeps)
+    planner: str
+
+    @property
+    def num_inputs(self) -> int:
+        return len(self.scopes)
+
+    @property
+    def result_slot(self) -> int:
+        return self.num_inputs + len(self.steps) - 1 if self.steps else 0
+
+    def slot_scopes(self) -> list[Scope]:
+        """Scope of every slot: inputs then step outputs."""
+        return [*self.scopes, *(s.out for s in self.steps)]
+
+    def describe(self) -> str:
+        """One line: planner, log2 flops, largest intermediate."""
+        return (
+            f"{self.planner}: 2^{self.log2_flops:.1f} flops, largest intermediate "
+            f"2^{math.log2(max(self.largest_intermediate, 1)):.1f} entries "
+            f"({self.largest_intermediate * 8 / 2**20:.3g} MiB)"
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# Turning a pairwise order into steps with exact output scopes and costs
+# ----------------------------------------------------------------------------------------------
+def _size(scope: Sequence[int], sizes: Sequence[int]) -> int:
+    return math.prod(sizes[v] for v in scope)
+
+
+def _build(
+    scopes: Sequence[Scope],
+    sizes: Sequence[int],
+    keep: Scope,
+    pairs: Sequence[tuple[int, int]],
+    planner: str,
+) -> ContractionPlan:
+    """Steps from slot pairs; appends pairwise steps for leftovers and a final reduction."""
+    n = len(scopes)
+    live: dict[int, Scope] = {i: tuple(s) for i, s in enumerate(scopes)}
+    count: dict[int, int] = {}  # how many live slots mention each variable
+    for s in live.values():
+        for v in s:
+            count[v] = count.get(v, 0) + 1
+    keep_set = set(keep)
+    steps: list[Step] = []
+    flops = 0
+    largest = 1
+    total = 0
+
+    def contract(a: int, b: int | None) -> None:
+        nonlocal flops, largest, total
+        sa = live.pop(a)
+        sb = live.pop(b) if b is not None else ()
+        union = sorted(set(sa) | set(sb))
+        for v in sa:
+            count[v] -= 1
+        for v in sb:
+            count[v] -= 1
+        out = tuple(v for v in union if count.get(v, 0) > 0 or v in keep_set)
+        for v in out:
+            count[v] += 1
+        flops += _size(union, sizes)
+        out_size = _size(out, sizes)
+        largest = max(largest, out_size)
+        total += out_size
+        slot = n + len(steps)
+        steps.append(Step(a, b, out))
+        live[slot] = out
+
+    for a, b in pairs:
+        contract(a, b)
+    while len(live) > 1:  # leftovers (disconnected parts): smallest first
+        a, b = sorted(live, key=lambda s: _size(live[s], sizes))[:2]
+        contract(a, b)
+    if n and (not steps or live[next(iter(live))] != tuple(sorted(keep_set))):
+        contract(next(iter(live)), None)
+    return ContractionPlan(
+        tuple(tuple(s) for s in scopes),
+        tuple(sizes),
+        tuple(sorted(keep_set)),
+        tuple(steps),
+        math.log2(max(flops, 1)),
+        largest,
+        total,
+        planner,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Planners
+# ----------------------------------------------------------------------------------------------
+def _pairs_from_opt_einsum_path(n: int, path: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
+    """opt_einsum paths index a shrinking list; convert to slot pairs (one step per pair)."""
+    current = list(range(n))
+    pairs: list[tuple[int, int]] = []
+    next_slot = n
+    for positions in path:
+        positions = sorted(positions, reverse=True)
+        taken = [current.pop(p) for p in positions]
+        if len(taken) == 1:  # a single-operand reduction is folded into a later pair
+            current.append(taken[0])
+            continue
+        a = taken[0]
+        for b in taken[1:]:
+            pairs.append((a, b))
+            a = next_slot
+            next_slot += 1
+        current.append(a)
+    return pairs
+
+
+def _symbols(scopes: Sequence[Scope], keep: Scope) -> tuple[list[str], str]:
+    sym = opt_einsum.get_symbol
+    return ["".join(sym(v) for v in s) for s in scopes], "".join(sym(v) for v in keep)
+
+
+def _plan_greedy(scopes: Sequence[Scope], sizes: Sequence[int], keep: Scope) -> list:
+    inputs, output = _symbols(scopes, keep)
+    shapes = [tuple(sizes[v] for v in s) for s in scopes]
+    expr = ",".join(inputs) + "->" + output
+    kind = "auto" if len(scopes) <= 12 else "greedy"
+    path, _ = opt_einsum.contract_path(expr, *shapes, shapes=True, optimize=kind)
+    return _pairs_from_opt_einsum_path(len(scopes), path)
+
+
+def _elimination_pairs(
+    scopes: Sequence[Scope], sizes: Sequence[int], keep: Scope, score: str
+) -> list[tuple[int, int]]:
+    """Bucket elimination in a greedy min-fill / min-degree (weighted) order, as slot pairs."""
+    n = len(scopes)
+    keep_set = set(keep)
+    holders: dict[int, set[int]] = {}  # variable -> live slots containing it
+    live: dict[int, set[int]] = {}
+    for i, s in enumerate(scopes):
+        live[i] = set(s)
+        for v in s:
+            holders.setdefault(v, set()).add(i)
+    neighbours: dict[int, set[int]] = {v: set() for v in holders}
+    for s in scopes:
+        for v in s:
+            neighbours[v].update(s)
+    for v in neighbours:
+        neighbours[v].discard(v)
+    log_size = {v: math.log2(sizes[v]) for v in holders}
+    pairs: list[tuple[int, int]] = []
+    next_slot = n
+    remaining = {v for v in holders if v not in keep_set}
+
+    def cost(v: int) -> tuple[float, float]:
+        nb = neighbours[v]
+        weight = sum(log_size[u] for u in nb)
+        if score == "min-degree":
+            return (weight, len(nb))
+        nbl = list(nb)
+        fill = sum(1 for i, a in enumerate(nbl) for b in nbl[i + 1 :] if b not in neighbours[a])
+        return (fill, weight)
+
+    while remaining:
+        v = min(remaining, key=cost)
+        remaining.discard(v)
+        group = sorted(holders.pop(v), key=lambda s: _size(tuple(live[s]), sizes))
+        nb = neighbours.pop(v)
+        for a in nb:
+            neighbours[a].discard(v)
+            neighbours[a].update(u for u in nb if u != a)
+        if len(group) < 2:
+            if group:  # a lone holder sums v out inside its next pairwise step
+                live[group[0]].discard(v)
+            continue
+        a = group[0]
+        for b in group[1:]:
+            pairs.append((a, b))
+            merged = live.pop(a) | live.pop(b)
+            merged.discard(v)
+            for u in merged:
+                holders[u].discard(a)
+                holders[u].discard(b)
+                holders[u].add(next_slot)
+            live[next_slot] = merged
+            a = next_slot
+            next_slot += 1
+    return pairs
+
+
+def _plan_min_fill(scopes: Sequence[Scope], sizes: Sequence[int], keep: Scope) -> list:
+    return _elimination_pairs(scopes, sizes, keep, "min-fill")
+
+
+def _plan_min_degree(scopes: Sequence[Scope], sizes: Sequence[int], keep: Scope) -> list:
+    return _elimination_pairs(scopes, sizes, keep, "min-degree")
+
+
+def _plan_cotengra(scopes: Sequence[Scope], sizes: Sequence[int], keep: Scope) -> list:
+    import cotengra  # optional dependency (extra "hard")
+
+    inputs = [tuple(s) for s in scopes]
+    size_dict = {v: sizes[v] for s in scopes for v in s}
+    opt = cotengra.HyperOptimizer(
+        methods=["greedy", "kahypar"] if _has_kahypar() else ["greedy"],
+        max_repeats=64,
+        max_time=10,
+        minimize="flops",
+        progbar=False,
+    )
+    path = opt.search(inputs, tuple(keep), size_dict).get_path()
+    return _pairs_from_opt_einsum_path(len(scopes), path)
+
+
+def _has_kahypar() -> bool:
+    try:
+        import kahypar  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+PLANNERS: dict[str, Callable[[Sequence[Scope], Sequence[int], Scope], list]] = {
+    "greedy": _plan_greedy,
+    "min-fill": _plan_min_fill,
+    "min-degree": _plan_min_degree,
+    "cotengra": _plan_cotengra,
+}
+HARD_LOG2_FLOPS = 28.0
+
+
+def plan_contraction(
+    scopes: Sequence[Sequence[int]],
+    sizes: Sequence[int],
+    keep: Sequence[int] = (),
+    planner: str = "auto",
+) -> ContractionPlan:
+    """Plan the contraction of tensors with these scopes (variable ids) down to `keep`.
+
+    `planner` is a name in PLANNERS or "auto" (cheapest of greedy, min-fill and min-degree;
+    cotengra too when those cost more than 2^28 flops and it is installed).
+    """
+    scopes = [tuple(sorted(set(s))) for s in scopes]
+    sizes = tuple(int(s) for s in sizes)
+    keep_t = tuple(sorted(set(keep)))
+    if len(scopes) < 2:  # nothing to order
+        return _build(scopes, sizes, keep_t, [], "trivial")
+    if planner != "auto":
+        if planner not in PLANNERS:
+            raise ValueError(f"unknown planner {planner!r}; choose from {sorted(PLANNERS)}")
+        return _build(scopes, sizes, keep_t, PLANNERS[planner](scopes, sizes, keep_t), planner)
+    names = ["min-fill", "greedy"] if len(scopes) > 2 else ["greedy"]
+    if len(scopes) <= 400:
+        names.append("min-degree")
+    candidates = [
+        _build(scopes, sizes, keep_t, PLANNERS[name](scopes, sizes, keep_t), name) for name in names
+    ]
+    best = min(candidates, key=lambda p: (p.log2_flops, p.largest_intermediate))
+    if best.log2_flops > HARD_LOG2_FLOPS:
+        try:
+            hard = _build(scopes, sizes, keep_t, _plan_cotengra(scopes, sizes, keep_t), "cotengra")
+        except ImportError:
+            return best
+        if (hard.log2_flops, hard.largest_intermediate) < (
+            best.log2_flops,
+            best.largest_intermediate,
+        ):
+            best = hard
+    return best
+
+
+def scope_sizes(scopes: Sequence[Scope], sizes: Sequence[int]) -> np.ndarray:
+    """Number of entries of each scope (for reports)."""
+    return np.array([_size(s, sizes) for s in scopes], dtype=np.int64)

@@ -1,0 +1,181 @@
+"""Pairwise contraction kernels for the two semirings of exact inference.
+
+Every tensor carries a leading batch axis of size 1 or N (evidence rows), followed by one axis
+per variable in sorted id order. A kernel is compiled once per plan step from the scopes alone
+(axis permutations, which variables are summed where) and then run on arrays of any batch size:
+the step becomes one batched matmul (sum-product) or one broadcast max (max-product), never a
+Python loop over entries.
+
+Both semirings commute with positive scaling, so the engine rescales every intermediate by its
+per-row maximum and carries the logarithm of the scale separately (TensorInference's
+RescaledArray idea): nothing underflows, and zero stays an exact zero.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["MAX_BROADCAST_ENTRIES", "PairKernel", "rescale"]
+
+MAX_BROADCAST_ENTRIES = 1 << 24  # max-product materialises at most this many products at once
+
+
+def rescale(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Divide each batch row by its max; return (scaled array, log of the scales) — log 0 = −inf."""
+    batch = array.shape[0]
+    peak = array.reshape(batch, -1).max(axis=1) if array.size else np.zeros(batch)
+    zero = peak <= 0
+    if zero.any():
+        peak = np.where(zero, 1.0, peak)
+    scaled = array / peak.reshape((batch,) + (1,) * (array.ndim - 1))
+    with np.errstate(divide="ignore"):
+        log_peak = np.log(peak)
+    if zero.any():
+        log_peak[zero] = -np.inf
+    return scaled, log_peak
+
+
+@dataclass(frozen=True)
+class _Side:
+    """How one operand enters a step: which axes are reduced alone, then the permutation to
+    (batch, shared..., kept..., contracted...)."""
+
+    reduce_axes: tuple[int, ...]  # axes (with batch at 0) reduced before the product
+    reduce_vars: tuple[int, ...]
+    perm: tuple[int, ...]  # after reduction, to (batch, shared, kept, contracted)
+
+
+def _side(
+    scope: Sequence[int],
+    shared: Sequence[int],
+    kept: Sequence[int],
+    contracted: Sequence[int],
+    alone: Sequence[int],
+) -> _Side:
+    reduce_axes = tuple(1 + scope.index(v) for v in alone)
+    rest = [v for v in scope if v not in alone]
+    perm = (0, *(1 + rest.index(v) for v in (*shared, *kept, *contracted)))
+    return _Side(reduce_axes, tuple(alone), perm)
+
+
+class PairKernel:
+    """Contract X (scope x) with Y (scope y, or nothing) down to scope `out`.
+
+    Variables are classified as shared (in x, y and out), kept-left / kept-right (in out and
+    one side), contracted (in x and y, not out) and alone (in one side only, not out). Out
+    variables must all occur in x or y.
+    """
+
+    def __init__(self, x: Sequence[int], y: Sequence[int] | None, out: Sequence[int]) -> None:
+        x, out = tuple(x), tuple(out)
+        yy = tuple(y) if y is not None else ()
+        xs, ys, os_ = set(x), set(yy), set(out)
+        if not os_ <= xs | ys:
+            raise ValueError(f"output scope {out} not covered by {x} and {yy}")
+        self.unary = y is None
+        self.shared = tuple(v for v in x if v in ys and v in os_)
+        self.kept_x = tuple(v for v in x if v in os_ and v not in ys)
+        self.kept_y = tuple(v for v in yy if v in os_ and v not in xs)
+        self.contracted = tuple(v for v in x if v in ys and v not in os_)
+        self.x = _side(
+            x,
+            self.shared,
+            self.kept_x,
+            self.contracted,
+            [v for v in x if v not in ys and v not in os_],
+        )
+        self.y = _side(
+            yy,
+            self.shared,
+            self.contracted,
+            self.kept_y,
+            [v for v in yy if v not in xs and v not in os_],
+        )
+        produced = (*self.shared, *self.kept_x, *self.kept_y)
+        self.out = out
+        self.out_perm = (0, *(1 + produced.index(v) for v in out))
+        self.identity_out = self.out_perm == tuple(range(len(self.out_perm)))
+
+    # -- shapes ------------------------------------------------------------------------------
+    def _prepare(
+        self, arr: np.ndarray, side: _Side, reduce: str
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Reduce the `alone` axes (sum or max with argmax), then permute."""
+        arg = None
+        if side.reduce_axes:
+            if reduce == "sum":
+                arr = arr.sum(axis=side.reduce_axes)
+            else:
+                kept_axes = [a for a in range(arr.ndim) if a not in side.reduce_axes]
+                moved = np.transpose(arr, (*kept_axes, *side.reduce_axes))
+                flat = moved.reshape(*moved.shape[: len(kept_axes)], -1)
+                arg = flat.argmax(axis=-1)
+                arr = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+        return np.transpose(arr, side.perm), arg
+
+    def _finish(self, c: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        c = c.reshape(shape)
+        return c if self.identity_out else np.transpose(c, self.out_perm)
+
+    # -- sum-product ---------------------------------------------------------------------------
+    def sum_product(self, xa: np.ndarray, ya: np.ndarray | None) -> np.ndarray:
+        """Σ over eliminated variables of X·Y, as an array over (batch, *out)."""
+        px, _ = self._prepare(xa, self.x, "sum")
+        ns = len(self.shared)
+        nk = len(self.kept_x)
+        if self.unary or ya is None:
+            bx = px.shape[0]
+            dims = px.shape[1 : 1 + ns + nk]
+            c = px.reshape(bx, math.prod(dims), -1).sum(axis=-1)
+            return self._finish(c, (bx, *dims))
+        py, _ = self._prepare(ya, self.y, "sum")
+        shared_dims = px.shape[1 : 1 + ns]
+        kx_dims = px.shape[1 + ns : 1 + ns + nk]
+        ky_dims = py.shape[py.ndim - len(self.kept_y) :] if self.kept_y else ()
+        s, lx, ly = math.prod(shared_dims), math.prod(kx_dims), math.prod(ky_dims)
+        mx = px.reshape(px.shape[0], s, lx, -1)
+        my = py.reshape(py.shape[0], s, -1, ly)
+        c = np.matmul(mx, my)
+        return self._finish(c, (c.shape[0], *shared_dims, *kx_dims, *ky_dims))
+
+    # -- max-product ---------------------------------------------------------------------------
+    def max_product(
+        self, xa: np.ndarray, ya: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+        """max over eliminated variables of X·Y with argmax tables for backtracking:
+        (result over (batch, *out), argmax of X's alone vars, of Y's, of the contracted vars
+        (flat index, laid out like the result))."""
+        px, arg_x = self._prepare(xa, self.x, "max")
+        ns = len(self.shared)
+        nk = len(self.kept_x)
+        if self.unary or ya is None:
+            bx = px.shape[0]
+            dims = px.shape[1 : 1 + ns + nk]
+            return self._finish(px.reshape(bx, *dims), (bx, *dims)), arg_x, None, None
+        py, arg_y = self._prepare(ya, self.y, "max")
+        shared_dims = px.shape[1 : 1 + ns]
+        kx_dims = px.shape[1 + ns : 1 + ns + nk]
+        ky_dims = py.shape[py.ndim - len(self.kept_y) :] if self.kept_y else ()
+        s, lx, ly = math.prod(shared_dims), math.prod(kx_dims), math.prod(ky_dims)
+        mx = px.reshape(px.shape[0], s, lx, -1, 1)
+        my = py.reshape(py.shape[0], s, 1, -1, ly)
+        batch = max(mx.shape[0], my.shape[0])
+        nc = mx.shape[3]
+        c = np.empty((batch, s, lx, ly))
+        arg = np.empty((batch, s, lx, ly), dtype=np.intp)
+        rows = max(1, MAX_BROADCAST_ENTRIES // max(1, batch * s * nc * ly))
+        for start in range(0, lx, rows):  # bounded memory: never the whole broadcast product
+            stop = min(lx, start + rows)
+            prod = mx[:, :, start:stop] * my
+            arg[:, :, start:stop] = prod.argmax(axis=3)
+            c[:, :, start:stop] = np.take_along_axis(prod, arg[:, :, start:stop, None], axis=3)[
+                :, :, :, 0
+            ]
+        shape = (batch, *shared_dims, *kx_dims, *ky_dims)
+        if not self.contracted:
+            return self._finish(c, shape), arg_x, arg_y, None
+        return self._finish(c, shape), arg_x, arg_y, self._finish(arg, shape)
