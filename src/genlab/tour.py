@@ -68,6 +68,7 @@ def _overview(ctx: TourContext) -> str:
 # (title, "module:function") in the order they run. Each feature issue adds its section here.
 TOUR_SECTIONS: list[tuple[str, str | Callable[[TourContext], str]]] = [
     ("genlab at a glance", _overview),
+    ("Graphical models: the lecture's worked examples", "genlab.pgm.tour:tour_section"),
 ]
 
 
