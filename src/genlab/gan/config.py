@@ -1,0 +1,167 @@
+"""TrainConfig: every knob of a GAN training run, JSON-serialisable, with per-data defaults."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+import torch
+
+from genlab.gan.data import GanData
+from genlab.gan.losses import LOSSES, PENALTIES
+from genlab.gan.nets import ARCHITECTURES, Architecture
+
+__all__ = [
+    "ARCH_KEYS",
+    "KIND_DEFAULTS",
+    "TrainConfig",
+    "bf16_supported",
+    "resolve_config",
+    "resolve_device",
+]
+
+# Defaults by kind of data; a None / "auto" / 0 field of TrainConfig takes its value from here.
+KIND_DEFAULTS: dict[str, dict[str, Any]] = {
+    "images": {"model": "dcgan", "batch_size": 64, "lr_g": 2e-4, "lr_d": 2e-4,
+               "betas": (0.5, 0.999), "z_dim": 100, "width": 64},
+    "points": {"model": "mlp", "batch_size": 256, "lr_g": 1e-3, "lr_d": 1e-3,
+               "betas": (0.5, 0.999), "z_dim": 16, "width": 128},
+}
+# Fields that define the networks and the game; a resumed run must not change them.
+ARCH_KEYS = ("data", "model", "conditional", "z_dim", "z_std", "img_size", "img_channels",
+             "width", "loss", "penalty", "optimizer", "d_steps", "batch_size", "ema")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A GAN training run (Goodfellow et al.'s Algorithm 1 with `d_steps` = k).
+
+    None / "auto" / 0 mean "the default for this data" (see KIND_DEFAULTS): DCGAN at 32 px,
+    batch 64, Adam 2e-4 (0.5, 0.999) for the digit sets; the MLP pair for ring8 / grid25.
+    """
+
+    data: str = "mnist"
+    out: str = "runs/gan"
+    model: str = "auto"
+    conditional: bool = False
+    loss: str = "nonsaturating"
+    penalty: str = "none"
+    penalty_weight: float = 10.0
+    d_steps: int = 1
+    steps: int | None = None
+    minutes: float | None = None
+    batch_size: int | None = None
+    optimizer: str = "adam"
+    lr_g: float | None = None
+    lr_d: float | None = None
+    betas: tuple[float, float] | None = None
+    momentum: float = 0.5
+    z_dim: int = 0
+    z_std: float = 1.0
+    width: int = 0
+    img_size: int = 0
+    img_channels: int = 0
+    ema: float = 0.0
+    precision: str = "auto"
+    channels_last: bool | None = None
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 0
+    resume: bool = False
+    checkpoint_every: int = 0
+    checkpoint_minutes: float = 1.0
+    keep_checkpoints: int = 3
+    sample_every: int = 500
+    log_every: int = 10
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}"),
+            (self.penalty in ("none", *PENALTIES),
+             f"penalty must be none, {', '.join(PENALTIES)}; got {self.penalty!r}"),
+            (self.model == "auto" or self.model in ARCHITECTURES,
+             f"model must be auto or one of {', '.join(ARCHITECTURES)}, got {self.model!r}"),
+            (self.optimizer in ("adam", "sgd"),
+             f"optimizer must be adam or sgd, got {self.optimizer!r}"),
+            (self.precision in ("auto", "bf16", "fp32"),
+             f"precision must be auto, bf16 or fp32, got {self.precision!r}"),
+            (self.d_steps >= 1, f"d_steps must be >= 1, got {self.d_steps}"),
+            (self.steps is None or self.steps >= 0, f"steps must be >= 0, got {self.steps}"),
+            (self.minutes is None or self.minutes > 0, f"minutes must be > 0, got {self.minutes}"),
+            (self.batch_size is None or self.batch_size >= 2,
+             f"batch_size must be >= 2, got {self.batch_size}"),
+            (0.0 <= self.ema < 1.0, f"ema must be a decay in [0, 1), got {self.ema}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON types (tuples become lists)."""
+        out = asdict(self)
+        if out["betas"] is not None:
+            out["betas"] = list(out["betas"])
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrainConfig:
+        """Inverse of to_json; keys that are not TrainConfig fields are ignored."""
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        if kwargs.get("betas") is not None:
+            kwargs["betas"] = tuple(kwargs["betas"])
+        return cls(**kwargs)
+
+    def architecture(self, num_classes: int) -> Architecture:
+        """The networks of a resolved config."""
+        return Architecture(self.model, self.z_dim, self.img_size, self.img_channels,
+                            self.width, num_classes, self.z_std)
+
+
+def bf16_supported(device: torch.device) -> bool:
+    """Whether bf16 autocast is fast here: CUDA with bf16, or a CPU with oneDNN bf16 (AMX)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    mkldnn = torch.backends.mkldnn.is_available()
+    return bool(mkldnn and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """'auto' -> this rank's CUDA device when present, else the CPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        return torch.device("cuda", local_rank)
+    return torch.device(name)
+
+
+def resolve_config(config: TrainConfig, data: GanData, device: torch.device) -> TrainConfig:
+    """Fill every 'auto' field from the data and KIND_DEFAULTS; the result is what gets saved."""
+    kind = KIND_DEFAULTS["points" if data.is_points else "images"]
+    model = kind["model"] if config.model == "auto" else config.model
+    if data.is_points != (model == "mlp"):
+        raise ValueError(f"model {model!r} does not fit dataset {config.data!r} "
+                         f"({'2-D points' if data.is_points else 'images'})")
+    if config.conditional and data.num_classes == 0:
+        raise ValueError(f"dataset {config.data!r} has no labels: cannot train a conditional GAN")
+    precision = config.precision
+    if precision == "auto":
+        precision = "bf16" if bf16_supported(device) and not data.is_points else "fp32"
+    channels_last = config.channels_last
+    if channels_last is None:
+        channels_last = not data.is_points and (precision == "bf16" or device.type == "cuda")
+    return replace(
+        config,
+        model=model,
+        batch_size=config.batch_size or kind["batch_size"],
+        lr_g=config.lr_g or kind["lr_g"],
+        lr_d=config.lr_d or kind["lr_d"],
+        betas=config.betas or kind["betas"],
+        z_dim=config.z_dim or kind["z_dim"],
+        width=config.width or kind["width"],
+        img_size=0 if data.is_points else int(data.x.shape[-1]),
+        img_channels=0 if data.is_points else int(data.x.shape[1]),
+        precision=precision,
+        channels_last=bool(channels_last),
+    )

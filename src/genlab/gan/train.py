@@ -1,0 +1,466 @@
+"""Goodfellow et al.'s Algorithm 1: k discriminator steps per generator step, as a short loop
+of named steps (d_step, g_step, ema_step, snapshot, save) around self-describing checkpoints.
+
+Launched by `torchrun --nproc_per_node=N` it runs DDP: each rank draws its own share of every
+epoch (DistributedSampler) with its own noise seed; rank 0 logs, samples and checkpoints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DistributedSampler
+
+from genlab.gan.checkpoint import (
+    checkpoint_path,
+    list_checkpoints,
+    load_module,
+    load_optimizer,
+    module_tensors,
+    optimizer_tensors,
+    read_checkpoint,
+    write_checkpoint,
+)
+from genlab.gan.config import ARCH_KEYS, TrainConfig, resolve_config, resolve_device
+from genlab.gan.data import GanData, load_dataset, mixture_modes
+from genlab.gan.distributed import Dist, setup_distributed
+from genlab.gan.losses import LOSSES, PENALTIES, GanLoss
+from genlab.gan.monitor import FailureWatch, MetricsLog, TrainingDiverged
+from genlab.gan.nets import build_pair
+from genlab.gan.sample import generate, latent, save_grid, save_points
+
+__all__ = ["LoopState", "TrainConfig", "TrainingDiverged", "train"]
+
+
+@dataclass
+class LoopState:
+    """Where the loop is: generator steps done, epoch and position in it, training seconds."""
+
+    step: int = 0
+    epoch: int = 0
+    cursor: int = 0
+    seconds: float = 0.0
+
+
+class Batches:
+    """Minibatches of m real samples in epoch order from a DistributedSampler (1 rank or N).
+
+    The order is a function of (seed, epoch), so (epoch, cursor) in a checkpoint replays it.
+    """
+
+    def __init__(self, data: GanData, m: int, dist: Dist, seed: int, device: torch.device,
+                 channels_last: bool, state: LoopState) -> None:
+        if len(data.x) < m * dist.world:
+            raise ValueError(f"dataset {data.name!r} has {len(data.x)} samples, fewer than one "
+                             f"batch of {m} per process")
+        self.x = data.x.to(device)
+        self.labels = None if data.labels is None else data.labels.to(device)
+        self.m, self.channels_last, self.state = m, channels_last, state
+        self.sampler = DistributedSampler(range(len(data.x)), num_replicas=dist.world,
+                                          rank=dist.rank, shuffle=True, seed=seed, drop_last=True)
+        self._order = self._epoch_order()
+
+    def _epoch_order(self) -> torch.Tensor:
+        self.sampler.set_epoch(self.state.epoch)
+        return torch.tensor(list(iter(self.sampler)), dtype=torch.int64)
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The next m samples (and labels); a new shuffled epoch when this one runs out."""
+        if self.state.cursor + self.m > len(self._order):
+            self.state.epoch, self.state.cursor = self.state.epoch + 1, 0
+            self._order = self._epoch_order()
+        idx = self._order[self.state.cursor:self.state.cursor + self.m].to(self.x.device)
+        self.state.cursor += self.m
+        x = self.x[idx]
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, None if self.labels is None else self.labels[idx]
+
+
+@dataclass
+class Parts:
+    """Everything the named steps act on."""
+
+    config: TrainConfig
+    num_classes: int
+    g: nn.Module
+    d: nn.Module
+    g_train: nn.Module  # g, or its DDP wrapper
+    d_train: nn.Module  # d, or its DDP wrapper
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    loss: GanLoss
+    noise: torch.Generator
+    device: torch.device
+    ema: nn.Module | None = None
+    history: dict[str, list[float]] = field(default_factory=lambda: {"d": [], "g": []})
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """bf16 autocast when the config asks for it, else nothing."""
+        if self.config.precision != "bf16":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    def fake_inputs(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Fresh noise z ~ N(0, σ²I) (and uniform labels when conditional) for m samples."""
+        m = self.config.batch_size or 0
+        z = latent(self.g, m, self.noise).to(self.device)
+        if not self.num_classes:
+            return z, None
+        return z, torch.randint(0, self.num_classes, (m,), generator=self.noise).to(self.device)
+
+
+def _optimizer(
+    config: TrainConfig, params: Iterator[nn.Parameter], lr: float
+) -> torch.optim.Optimizer:
+    """Adam (DCGAN: β = (0.5, 0.999)) or SGD with momentum (as in Goodfellow et al.)."""
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=config.momentum)
+    return torch.optim.Adam(params, lr=lr, betas=config.betas or (0.5, 0.999))
+
+
+def _finite(value: float, what: str, step: int, run_dir: Path) -> float:
+    """Stop with a clear message on NaN/Inf, before the bad loss touches any weight."""
+    if not math.isfinite(value):
+        found = list_checkpoints(run_dir)
+        kept = f"the last good checkpoint is {found[-1]}" if found else "no checkpoint was written"
+        raise TrainingDiverged(
+            f"training diverged at step {step}: the {what} loss is {value}; stopped before "
+            f"updating the weights with it, and {kept}. Try a lower learning rate, "
+            "--precision fp32, or an R1 penalty."
+        )
+    return value
+
+
+def d_step(parts: Parts, batches: Batches, step: int, run_dir: Path) -> float:
+    """One ascent step of D on log D(x) + log(1 − D(G(z))) (or the chosen loss) + penalty."""
+    real, real_labels = batches.next()
+    z, fake_labels = parts.fake_inputs()
+    with torch.no_grad(), parts.autocast():
+        fake = parts.g(z, fake_labels)
+    with parts.autocast():
+        real_logits = parts.d_train(real, real_labels)
+        fake_logits = parts.d_train(fake, fake_labels)
+    loss = parts.loss.d(real_logits.float(), fake_logits.float())
+    config = parts.config
+    if config.penalty != "none":
+        def critic(x: torch.Tensor) -> torch.Tensor:
+            return parts.d_train(x, real_labels)
+
+        loss = loss + config.penalty_weight * PENALTIES[config.penalty](critic, real, fake.float())
+    value = _finite(loss.item(), "discriminator", step, run_dir)
+    parts.opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    parts.opt_d.step()
+    return value
+
+
+def g_step(parts: Parts, step: int, run_dir: Path) -> float:
+    """One descent step of G on its loss of D(G(z)), with D's parameters frozen."""
+    z, fake_labels = parts.fake_inputs()
+    parts.d.requires_grad_(False)
+    try:
+        with parts.autocast():
+            logits = parts.d(parts.g_train(z, fake_labels), fake_labels)
+        loss = parts.loss.g(logits.float())
+        value = _finite(loss.item(), "generator", step, run_dir)
+        parts.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        parts.opt_g.step()
+    finally:
+        parts.d.requires_grad_(True)
+    return value
+
+
+@torch.no_grad()
+def ema_step(parts: Parts) -> None:
+    """EMA of G's weights (decay config.ema); buffers (batch-norm statistics) are copied."""
+    if parts.ema is None:
+        return
+    for target, source in zip(parts.ema.parameters(), parts.g.parameters(), strict=True):
+        target.lerp_(source, 1.0 - parts.config.ema)
+    for target, source in zip(parts.ema.buffers(), parts.g.buffers(), strict=True):
+        target.copy_(source)
+
+
+def _fixed_inputs(config: TrainConfig, g: nn.Module, num_classes: int, n: int
+                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The fixed noise batch for snapshots (one row per class when conditional)."""
+    rng = torch.Generator().manual_seed(config.seed + 7919)
+    if num_classes:
+        per_class = max(1, n // num_classes) if config.model == "mlp" else 8
+        labels = torch.arange(num_classes).repeat_interleave(per_class)
+        return latent(g, len(labels), rng), labels
+    return latent(g, n, rng), None
+
+
+def snapshot(parts: Parts, run_dir: Path, step: int, data: GanData, watch: FailureWatch,
+             log: MetricsLog) -> Path:
+    """Samples of the (EMA) generator on the fixed noise batch -> samples/step-N.png; checks
+    their diversity against real data."""
+    generator = parts.ema if parts.ema is not None else parts.g
+    points = data.is_points
+    z, labels = _fixed_inputs(parts.config, generator, parts.num_classes, 2500 if points else 64)
+    was_training = generator.training
+    generator.eval()
+    fake = generate(generator, z, labels)
+    generator.train(was_training)
+    path = run_dir / "samples" / f"step-{step:08d}.png"
+    if points:
+        save_points(fake, path, mixture_modes(data.name), title=f"step {step}")
+    else:
+        save_grid(fake, path, nrow=8)
+    real = data.x[torch.randperm(len(data.x), generator=torch.Generator().manual_seed(0))[:64]]
+    ratio, message = watch.diversity(step, fake[:64], real)
+    log.write({"step": step, "diversity": ratio, **({"warning": message} if message else {})})
+    return path
+
+
+def save(parts: Parts, state: LoopState, run_dir: Path, dist: Dist) -> Path | None:
+    """Checkpoint (rank 0 writes; every rank contributes its noise RNG state)."""
+    noise_states = dist.gather(parts.noise.get_state())
+    if not dist.main:
+        return None
+    tensors = {**module_tensors("g", parts.g), **module_tensors("d", parts.d)}
+    if parts.ema is not None:
+        tensors.update(module_tensors("ema", parts.ema))
+    opt_g, groups_g = optimizer_tensors("opt_g", parts.opt_g)
+    opt_d, groups_d = optimizer_tensors("opt_d", parts.opt_d)
+    tensors.update(opt_g | opt_d)
+    tensors.update({f"rng.noise.{r}": s for r, s in enumerate(noise_states)})
+    tensors["rng.torch"] = torch.get_rng_state()
+    meta = {
+        "config": {**parts.config.to_json(), "num_classes": parts.num_classes},
+        "step": state.step,
+        "state": {"epoch": state.epoch, "cursor": state.cursor, "seconds": state.seconds},
+        "optimizers": {"g": groups_g, "d": groups_d},
+        "world": dist.world,
+    }
+    path = write_checkpoint(checkpoint_path(run_dir, state.step), tensors, meta)
+    for old in list_checkpoints(run_dir)[:-parts.config.keep_checkpoints]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def _restore(parts: Parts, state: LoopState, tensors: dict[str, torch.Tensor],
+             meta: dict[str, Any], source: Path, dist: Dist) -> None:
+    """Put weights, optimizer moments, RNG and loop position back exactly as saved."""
+    load_module(parts.g, "g", tensors, source)
+    load_module(parts.d, "d", tensors, source)
+    if parts.ema is not None:
+        load_module(parts.ema, "ema", tensors, source)
+    load_optimizer(parts.opt_g, "opt_g", tensors, meta["optimizers"]["g"], source)
+    load_optimizer(parts.opt_d, "opt_d", tensors, meta["optimizers"]["d"], source)
+    noise = tensors.get(f"rng.noise.{dist.rank}")
+    if noise is not None:
+        parts.noise.set_state(noise)
+    torch.set_rng_state(tensors["rng.torch"])
+    state.step = int(meta["step"])
+    state.epoch, state.cursor = int(meta["state"]["epoch"]), int(meta["state"]["cursor"])
+    state.seconds = float(meta["state"]["seconds"])
+
+
+def _merge_resumed(config: TrainConfig, stored: dict[str, Any], source: Path) -> TrainConfig:
+    """The stored run's networks and game, with this invocation's budget and logging."""
+    saved = TrainConfig.from_json(stored)
+    default = TrainConfig()
+    for key in ARCH_KEYS:
+        asked, had = getattr(config, key), getattr(saved, key)
+        if asked not in (getattr(default, key), None, "auto", 0) and asked != had:
+            raise ValueError(f"--resume: {source} was trained with {key}={had!r}, but this run "
+                             f"asks for {key}={asked!r} (networks and game are fixed for a run; "
+                             "use a new --out to change them)")
+    keep = {k: getattr(config, k) for k in (
+        "out", "steps", "minutes", "device", "threads", "resume", "checkpoint_every",
+        "checkpoint_minutes", "keep_checkpoints", "sample_every", "log_every", "progress")}
+    return replace(saved, **keep)
+
+
+def _build(config: TrainConfig, data: GanData, dist: Dist, device: torch.device) -> Parts:
+    """Networks, optimizers and noise RNG for a resolved config."""
+    torch.manual_seed(config.seed)  # network initialisation: identical on every rank
+    num_classes = data.num_classes if config.conditional else 0
+    g, d = build_pair(config.architecture(num_classes))
+    g, d = g.to(device), d.to(device)
+    if config.channels_last:
+        g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
+    g_train, d_train = g, d
+    if dist.enabled:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        ids = [device.index] if device.type == "cuda" else None
+        g_train, d_train = DDP(g, device_ids=ids), DDP(d, device_ids=ids)
+    ema = copy.deepcopy(g).requires_grad_(False) if config.ema > 0 else None
+    return Parts(
+        config=config, num_classes=num_classes, g=g, d=d, g_train=g_train, d_train=d_train,
+        opt_g=_optimizer(config, g.parameters(), config.lr_g or 0.0),
+        opt_d=_optimizer(config, d.parameters(), config.lr_d or 0.0),
+        loss=LOSSES[config.loss],
+        noise=torch.Generator().manual_seed(config.seed * 1000 + dist.rank + 1),
+        device=device, ema=ema,
+    )
+
+
+def _prepare(config: TrainConfig, dist: Dist) -> tuple[TrainConfig, dict[str, Any] | None]:
+    """Resolve resume: the stored config and checkpoint, or a fresh start in an empty folder."""
+    run_dir = Path(config.out)
+    found = list_checkpoints(run_dir)
+    if found and not config.resume:
+        raise ValueError(f"{run_dir} already holds checkpoints: pass --resume to continue that "
+                         "run, or choose another --out")
+    if not (found and config.resume):
+        return config, None
+    tensors, meta = read_checkpoint(found[-1])
+    merged = _merge_resumed(config, meta["config"], found[-1])
+    return merged, {"tensors": tensors, "meta": meta, "source": found[-1]}
+
+
+def _threads(config: TrainConfig) -> int:
+    """Intra-op threads: the config's, else the cores this process may use / local ranks."""
+    if config.threads:
+        return config.threads
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+
+
+def _progress(config: TrainConfig, dist: Dist) -> Any:
+    """A rich progress bar (losses, img/s, ETA) on rank 0, or a do-nothing stand-in."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]GAN[/] {task.description}"), BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TimeRemainingColumn(),
+        TextColumn("{task.fields[stats]}"),
+        disable=not (config.progress and dist.main),
+    )
+
+
+def train(config: TrainConfig) -> Path:
+    """Train a GAN by Algorithm 1 and return its run folder (checkpoints, samples, metrics).
+
+    Stops after `config.steps` generator steps (a total, counted across resumes) or
+    `config.minutes` of this invocation, whichever comes first. Raises TrainingDiverged on
+    NaN/Inf losses, leaving the last good checkpoint in place.
+    """
+    if config.steps is None and config.minutes is None:
+        raise ValueError("give a budget: steps (generator steps) or minutes")
+    device = resolve_device(config.device, int(os.environ.get("LOCAL_RANK", "0")))
+    dist = setup_distributed(device)
+    try:
+        return _run(config, dist, device)
+    finally:
+        dist.close()
+
+
+def _run(config: TrainConfig, dist: Dist, device: torch.device) -> Path:
+    """The body of train(): set up, loop over the named steps, checkpoint at the end."""
+    torch.set_num_threads(_threads(config))
+    run_dir = Path(config.out)
+    config, resumed = _prepare(config, dist)
+    data = load_dataset(config.data, config.img_size or None, config.img_channels or 3)
+    config = resolve_config(config, data, device)
+    parts = _build(config, data, dist, device)
+    state = LoopState()
+    if resumed is not None:
+        _restore(parts, state, resumed["tensors"], resumed["meta"], resumed["source"], dist)
+    batches = Batches(data, config.batch_size or 64, dist, config.seed, device,
+                      bool(config.channels_last), state)
+    if dist.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(json.dumps(
+            {**config.to_json(), "num_classes": parts.num_classes, "world": dist.world}, indent=2))
+    log, watch = MetricsLog(run_dir, enabled=dist.main), FailureWatch()
+    start, last_ckpt, first_step = time.perf_counter(), time.perf_counter(), state.step
+    deadline = None if config.minutes is None else start + 60 * config.minutes
+    window = {"d": 0.0, "g": 0.0, "n": 0, "t": time.perf_counter()}
+    total = config.steps if config.steps is not None else None
+    with _progress(config, dist) as bar:
+        task = bar.add_task(f"{config.data}/{config.model}", stats="",
+                            total=total if total is not None else 60 * (config.minutes or 0),
+                            completed=state.step if total is not None else 0)
+        while True:
+            now = time.perf_counter()
+            stop = (total is not None and state.step >= total) or (
+                deadline is not None and now >= deadline)
+            due = config.checkpoint_every and state.step % config.checkpoint_every == 0
+            timed = now - last_ckpt >= 60 * config.checkpoint_minutes
+            stop, ckpt = dist.agree([stop, bool(due or timed) and state.step > first_step])
+            if ckpt and not stop:
+                save(parts, state, run_dir, dist)
+                last_ckpt = time.perf_counter()
+            if stop:
+                break
+            if dist.main and config.sample_every and state.step % config.sample_every == 0:
+                snapshot(parts, run_dir, state.step, data, watch, log)
+            t0 = time.perf_counter()
+            d_loss = sum(d_step(parts, batches, state.step, run_dir)
+                         for _ in range(config.d_steps)) / config.d_steps
+            g_loss = g_step(parts, state.step, run_dir)
+            ema_step(parts)
+            state.step += 1
+            state.seconds += time.perf_counter() - t0
+            window["d"] += d_loss
+            window["g"] += g_loss
+            window["n"] += 1
+            message = watch.losses(state.step, d_loss, g_loss)
+            if message and dist.main:
+                log.write({"step": state.step, "warning": message})
+            if state.step % config.log_every == 0 or state.step == total:
+                _log_window(window, state, config, dist, log, bar, task, start, total)
+        save(parts, state, run_dir, dist)
+        if dist.main:
+            snapshot(parts, run_dir, state.step, data, watch, log)
+    _summary(parts, state, run_dir, dist, first_step, time.perf_counter() - start)
+    log.close()
+    return run_dir
+
+
+def _log_window(window: dict[str, float], state: LoopState, config: TrainConfig, dist: Dist,
+                log: MetricsLog, bar: Any, task: Any, start: float, total: int | None) -> None:
+    """Write the averaged losses and throughput of the last few steps; refresh the bar."""
+    now = time.perf_counter()
+    n = window["n"]
+    img_s = n * (config.batch_size or 0) * dist.world / max(now - window["t"], 1e-9)
+    record = {"step": state.step, "epoch": state.epoch, "d_loss": window["d"] / n,
+              "g_loss": window["g"] / n, "img_per_s": img_s, "seconds": state.seconds}
+    log.write(record)
+    stats = (f"step {state.step}  D {record['d_loss']:.3f}  G {record['g_loss']:.3f}  "
+             f"{img_s:.0f} img/s")
+    bar.update(task, completed=state.step if total is not None else now - start, stats=stats)
+    window.update({"d": 0.0, "g": 0.0, "n": 0, "t": now})
+
+
+def _summary(parts: Parts, state: LoopState, run_dir: Path, dist: Dist, first_step: int,
+             wall: float) -> None:
+    """summary.json: steps, time, throughput, and whether all DDP replicas hold equal weights."""
+    checksum = torch.stack([p.detach().double().sum().cpu() for p in parts.g.parameters()])
+    copies = dist.gather(checksum)
+    if not dist.main:
+        return
+    steps = state.step - first_step
+    summary = {
+        "steps": state.step, "steps_this_run": steps, "wall_seconds": wall,
+        "img_per_s": steps * (parts.config.batch_size or 0) * dist.world / max(wall, 1e-9),
+        "world": dist.world, "precision": parts.config.precision,
+        "channels_last": parts.config.channels_last,
+        "replicas_in_sync": all(torch.equal(c, copies[0]) for c in copies),
+        "checkpoint": str(list_checkpoints(run_dir)[-1]) if list_checkpoints(run_dir) else None,
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
