@@ -1,0 +1,56 @@
+"""Where reader input comes from (a path, gzip by suffix, or the text itself) and where a byte
+offset sits in it (line numbers for error messages); atomic writing of output files."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["Source", "line_at", "looks_like_path", "read_source", "write_text"]
+
+Source = str | os.PathLike[str]
+
+
+def looks_like_path(source: Source, suffixes: tuple[str, ...]) -> bool:
+    """True when `source` names a file: any PathLike, or a one-line str that exists or ends
+    with one of `suffixes` (a multi-line or non-existing, suffix-less str is file text)."""
+    if isinstance(source, os.PathLike):
+        return True
+    if "\n" in source:
+        return False
+    return source.lower().endswith(suffixes) or os.path.isfile(source)
+
+
+def read_source(source: Source, suffixes: tuple[str, ...]) -> tuple[str, str | None]:
+    """(text, path or None) of `source`; a path ending in .gz is decompressed transparently."""
+    if not looks_like_path(source, suffixes):
+        return str(source), None
+    path = os.fspath(source)
+    if path.lower().endswith(".gz"):
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            return handle.read(), path
+    return Path(path).read_text(encoding="utf-8"), path
+
+
+def line_at(text: str, offset: int) -> int:
+    """1-based line number of character `offset` of `text` (used only to report errors)."""
+    return text.count("\n", 0, max(0, min(offset, len(text)))) + 1
+
+
+def write_text(path: Source, text: str) -> None:
+    """Write `text` to `path` atomically (temporary file + rename); gzip when it ends in .gz."""
+    target = Path(path)
+    data = text.encode("utf-8")
+    if target.name.lower().endswith(".gz"):
+        data = gzip.compress(data, mtime=0)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a model file is ordinary data
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,211 @@
+"""UAI model files (the format of the UAI inference competitions): read and write.
+
+A file is a stream of white-space separated tokens: MARKOV or BAYES, the number of variables,
+their cardinalities, the number of factors, each scope (size, then variable indices), then each
+table (entry count, then entries with the LAST scope variable fastest — NumPy C order). Variables
+are named by their index ("0", "1", ...). All table entries are converted in one NumPy call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from genlab.pgm.errors import ModelError, ParseError
+from genlab.pgm.factor import Factor
+from genlab.pgm.io._source import Source, read_source, write_text
+from genlab.pgm.io._tokens import Tokens
+from genlab.pgm.models.bayesian_network import CPT, BayesianNetwork
+from genlab.pgm.models.factor_graph import FactorGraph
+
+__all__ = [
+    "read_uai",
+    "read_uai_bayesian_network",
+    "uai_string",
+    "write_uai",
+]
+
+SUFFIXES = (".uai", ".uai.gz")
+KINDS = ("MARKOV", "BAYES")
+
+
+class _UAIFile:
+    """What a UAI file holds: its kind, cardinalities, scopes (indices) and flat tables."""
+
+    def __init__(
+        self,
+        kind: str,
+        cards: list[int],
+        scopes: list[list[int]],
+        tables: list[np.ndarray],
+        tokens: Tokens,
+        table_at: list[int],
+    ) -> None:
+        self.kind = kind
+        self.cards = cards
+        self.scopes = scopes
+        self.tables = tables
+        self._tokens = tokens
+        self._table_at = table_at  # token index of each table's entry count (for errors)
+
+    def error(self, message: str, factor: int) -> ParseError:
+        """A ParseError at the table of factor number `factor`."""
+        return self._tokens.error(message, self._table_at[factor])
+
+    def factor(self, a: int) -> Factor:
+        """Factor number `a`, a variable repeated in its scope reduced to the diagonal."""
+        scope, table = self.scopes[a], self.tables[a]
+        table = table.reshape([self.cards[i] for i in scope])
+        if len(set(scope)) != len(scope):  # psi(x_i, x_i): keep entries where the copies agree
+            distinct = list(dict.fromkeys(scope))
+            label = {v: k for k, v in enumerate(distinct)}
+            table = np.einsum(table, [label[v] for v in scope], list(range(len(distinct))))
+            scope = distinct
+        return Factor([str(i) for i in scope], table, validate=False)
+
+    def factor_graph(self, name: str = "") -> FactorGraph:
+        """All factors as a FactorGraph; variables in no factor are kept via `cards`."""
+        factors = [self.factor(a) for a in range(len(self.scopes))]
+        cards = {str(i): c for i, c in enumerate(self.cards)}
+        return FactorGraph(factors, cards=cards, name=name)
+
+
+def _parse(text: str, path: str | None = None) -> _UAIFile:
+    """The raw content of UAI `text` (validated); `path` only names the source in errors."""
+    tokens = Tokens(text, path)
+    kind = tokens.take("MARKOV or BAYES").upper()
+    if kind not in KINDS:
+        raise tokens.error(f"expected MARKOV or BAYES, got {tokens.items[0]!r}")
+    n = tokens.integer("the number of variables")
+    cards = [tokens.integer(f"the cardinality of variable {i}", minimum=1) for i in range(n)]
+    num_factors = tokens.integer("the number of factors")
+    scopes = []
+    for a in range(num_factors):
+        size = tokens.integer(f"the scope size of factor {a}")
+        scope = [tokens.integer(f"a variable of factor {a}") for _ in range(size)]
+        if scope and max(scope) >= n:
+            raise tokens.error(f"factor {a} names variable {max(scope)}, but there are only {n}")
+        scopes.append(scope)
+    start = tokens.pos
+    values = tokens.floats()
+    tables: list[np.ndarray] = []
+    table_at: list[int] = []
+    q = 0
+    for a, scope in enumerate(scopes):
+        size = int(np.prod([cards[i] for i in scope]))
+        if q >= len(values):
+            end = len(tokens.items)
+            raise tokens.error(f"unexpected end of file, expected the table of factor {a}", end)
+        if values[q] != size:
+            raise tokens.error(
+                f"factor {a} over variables {scope} has {size} entries, "
+                f"the file says {values[q]:g}",
+                start + q,
+            )
+        table = values[q + 1 : q + 1 + size]
+        if len(table) < size:
+            raise tokens.error(
+                f"unexpected end of file in the table of factor {a}: "
+                f"{len(table)} of {size} entries",
+                len(tokens.items),
+            )
+        bad = ~(np.isfinite(table) & (table >= 0))
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise tokens.error(
+                f"factor {a}: entry {table[k]!r} is not a finite number >= 0", start + q + 1 + k
+            )
+        tables.append(table)
+        table_at.append(start + q)
+        q += 1 + size
+    if q != len(values):
+        extra = tokens.items[start + q]
+        raise tokens.error(f"unexpected extra token {extra!r} after the last table", start + q)
+    return _UAIFile(kind, cards, scopes, tables, tokens, table_at)
+
+
+def _stem(path: str | None) -> str:
+    """The file name without .uai / .uai.gz ('' for text)."""
+    if path is None:
+        return ""
+    name = re.split(r"[\\/]", path)[-1]
+    return re.sub(r"\.uai(\.gz)?$", "", name, flags=re.I)
+
+
+def read_uai(source: Source) -> FactorGraph:
+    """Read a UAI file (MARKOV or BAYES; a path, .gz decompressed, or the text) as a FactorGraph.
+
+    Variables are "0", "1", ...; a BAYES file gives one factor per CPT over (parents..., child).
+
+    >>> fg = read_uai("MARKOV 2  2 3  1  2 0 1  6  1 2 3 4 5 6")
+    >>> fg.factors[0].value({"0": 1, "1": 2})
+    6.0
+    """
+    text, path = read_source(source, SUFFIXES)
+    return _parse(text, path).factor_graph(_stem(path))
+
+
+def read_uai_bayesian_network(source: Source) -> BayesianNetwork:
+    """Read a BAYES file as a BayesianNetwork: in each factor the last variable is the child."""
+    text, path = read_source(source, SUFFIXES)
+    model = _parse(text, path)
+    if model.kind != "BAYES":
+        raise ParseError(f"a BayesianNetwork needs a BAYES file, this one is {model.kind}", path, 1)
+    cpts: dict[str, CPT] = {}
+    for a in range(len(model.scopes)):
+        factor = model.factor(a)
+        if not factor.variables:
+            raise model.error(f"factor {a} has an empty scope, so it is no CPT", a)
+        child = factor.variables[-1]
+        if child in cpts:
+            raise model.error(f"variable {child} is the child (last variable) of two factors", a)
+        cpts[child] = CPT(child, factor.table, factor.variables[:-1])
+    missing = [str(i) for i in range(len(model.cards)) if str(i) not in cpts]
+    if missing:
+        raise ParseError(f"variables {missing[:10]} have no CPT", path)
+    cards = {str(i): c for i, c in enumerate(model.cards)}
+    try:
+        return BayesianNetwork(
+            [cpts[str(i)] for i in range(len(model.cards))], cards=cards, name=_stem(path)
+        )
+    except ModelError as exc:
+        raise ParseError(str(exc), path) from exc
+
+
+def _preamble(
+    kind: str, variables: Sequence[str], cards: dict[str, int], scopes: Sequence[Sequence[str]]
+) -> list[str]:
+    index = {v: i for i, v in enumerate(variables)}
+    lines = [
+        kind,
+        str(len(variables)),
+        " ".join(str(cards[v]) for v in variables),
+        str(len(scopes)),
+    ]
+    lines += [" ".join(map(str, [len(s), *(index[v] for v in s)])) for s in scopes]
+    return lines
+
+
+def uai_string(model: BayesianNetwork | FactorGraph) -> str:
+    """The model as UAI text: BAYES for a BayesianNetwork (variables numbered in topological
+    order, factors (parents..., child)), MARKOV for a FactorGraph (its variable order). State
+    names are not part of the format."""
+    if isinstance(model, BayesianNetwork):
+        kind, variables = "BAYES", model.variables
+        scopes = [(*model.parents(v), v) for v in variables]
+        tables = [np.asarray(model.cpt(v).table) for v in variables]
+    else:
+        kind, variables = "MARKOV", model.variables
+        scopes = [f.variables for f in model.factors]
+        tables = [f.table for f in model.factors]
+    lines = _preamble(kind, variables, model.cards, scopes)
+    for table in tables:
+        lines += ["", str(table.size), " ".join(map(repr, table.ravel().tolist()))]
+    return "\n".join(lines) + "\n"
+
+
+def write_uai(model: BayesianNetwork | FactorGraph, path: Source) -> None:
+    """Write the model as a UAI file (atomically; gzip when `path` ends in .gz)."""
+    write_text(path, uai_string(model))
