@@ -41,18 +41,18 @@ class _UAIFile:
         scopes: list[list[int]],
         tables: list[np.ndarray],
         tokens: Tokens,
-        table_at: list[int],
+        scope_at: list[int],
     ) -> None:
         self.kind = kind
         self.cards = cards
         self.scopes = scopes
         self.tables = tables
         self._tokens = tokens
-        self._table_at = table_at  # token index of each table's entry count (for errors)
+        self._scope_at = scope_at  # token index where each scope starts (for errors)
 
     def error(self, message: str, factor: int) -> ParseError:
-        """A ParseError at the table of factor number `factor`."""
-        return self._tokens.error(message, self._table_at[factor])
+        """A ParseError at the scope line of factor number `factor`."""
+        return self._tokens.error(message, self._scope_at[factor])
 
     def factor(self, a: int) -> Factor:
         """Factor number `a`, a variable repeated in its scope reduced to the diagonal."""
@@ -82,7 +82,9 @@ def _parse(text: str, path: str | None = None) -> _UAIFile:
     cards = [tokens.integer(f"the cardinality of variable {i}", minimum=1) for i in range(n)]
     num_factors = tokens.integer("the number of factors")
     scopes = []
+    scope_at = []
     for a in range(num_factors):
+        scope_at.append(tokens.pos)
         size = tokens.integer(f"the scope size of factor {a}")
         scope = [tokens.integer(f"a variable of factor {a}") for _ in range(size)]
         if scope and max(scope) >= n:
@@ -91,7 +93,6 @@ def _parse(text: str, path: str | None = None) -> _UAIFile:
     start = tokens.pos
     values = tokens.floats()
     tables: list[np.ndarray] = []
-    table_at: list[int] = []
     q = 0
     for a, scope in enumerate(scopes):
         size = int(np.prod([cards[i] for i in scope]))
@@ -114,16 +115,16 @@ def _parse(text: str, path: str | None = None) -> _UAIFile:
         bad = ~(np.isfinite(table) & (table >= 0))
         if bad.any():
             k = int(np.argmax(bad))
+            entry = float(table[k])
             raise tokens.error(
-                f"factor {a}: entry {table[k]!r} is not a finite number >= 0", start + q + 1 + k
+                f"factor {a}: entry {entry!r} is not a finite number >= 0", start + q + 1 + k
             )
         tables.append(table)
-        table_at.append(start + q)
         q += 1 + size
     if q != len(values):
         extra = tokens.items[start + q]
         raise tokens.error(f"unexpected extra token {extra!r} after the last table", start + q)
-    return _UAIFile(kind, cards, scopes, tables, tokens, table_at)
+    return _UAIFile(kind, cards, scopes, tables, tokens, scope_at)
 
 
 def _stem(path: str | None) -> str:
@@ -174,24 +175,28 @@ def read_uai_bayesian_network(source: Source) -> BayesianNetwork:
         raise ParseError(str(exc), path) from exc
 
 
+def _numbering(variables: Sequence[str]) -> list[str]:
+    """Variables in UAI index order: names "0".."n-1" keep their numbers (a file read by
+    `read_uai` is written back unchanged); other names are numbered in model order."""
+    if sorted(variables) == sorted(str(i) for i in range(len(variables))):
+        return sorted(variables, key=int)
+    return list(variables)
+
+
 def _preamble(
     kind: str, variables: Sequence[str], cards: dict[str, int], scopes: Sequence[Sequence[str]]
 ) -> list[str]:
-    index = {v: i for i, v in enumerate(variables)}
-    lines = [
-        kind,
-        str(len(variables)),
-        " ".join(str(cards[v]) for v in variables),
-        str(len(scopes)),
-    ]
+    order = _numbering(variables)
+    index = {v: i for i, v in enumerate(order)}
+    lines = [kind, str(len(order)), " ".join(str(cards[v]) for v in order), str(len(scopes))]
     lines += [" ".join(map(str, [len(s), *(index[v] for v in s)])) for s in scopes]
     return lines
 
 
 def uai_string(model: BayesianNetwork | FactorGraph) -> str:
-    """The model as UAI text: BAYES for a BayesianNetwork (variables numbered in topological
-    order, factors (parents..., child)), MARKOV for a FactorGraph (its variable order). State
-    names are not part of the format."""
+    """The model as UAI text: BAYES for a BayesianNetwork (factors (parents..., child)), MARKOV
+    for a FactorGraph. Variables named "0".."n-1" keep their numbers, others are numbered in
+    model order (topological for a network). State names are not part of the format."""
     if isinstance(model, BayesianNetwork):
         kind, variables = "BAYES", model.variables
         scopes = [(*model.parents(v), v) for v in variables]
