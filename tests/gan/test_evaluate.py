@@ -86,7 +86,7 @@ def test_real_digits_score_far_better_than_an_untrained_dcgan(cache_dir: Path) -
     assert real["kid"] < 0.05 * noise["kid"]
     assert real["precision"] > 0.9
     assert real["recall"] > 0.8 > 0.1 > noise["recall"]
-    assert real["coverage"] > 0.5 > 0.1 > noise["coverage"]
+    assert real["coverage"] > 0.3 > 0.05 > noise["coverage"]  # 500 fakes vs 5,000 real balls
     assert real["classes_present"] == 10
     assert 0.05 <= real["class_min"] <= real["class_max"] <= 0.15
     assert sum(real[f"class_{c}"] for c in range(10)) == pytest.approx(1.0)
