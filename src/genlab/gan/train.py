@@ -60,12 +60,12 @@ class Batches:
     """
 
     def __init__(self, data: GanData, m: int, dist: Dist, seed: int, device: torch.device,
-                 channels_last: bool, state: LoopState) -> None:
+                 channels_last: bool, state: LoopState, use_labels: bool) -> None:
         if len(data.x) < m * dist.world:
             raise ValueError(f"dataset {data.name!r} has {len(data.x)} samples, fewer than one "
                              f"batch of {m} per process")
         self.x = data.x.to(device)
-        self.labels = None if data.labels is None else data.labels.to(device)
+        self.labels = data.labels.to(device) if use_labels and data.labels is not None else None
         self.m, self.channels_last, self.state = m, channels_last, state
         self.sampler = DistributedSampler(range(len(data.x)), num_replicas=dist.world,
                                           rank=dist.rank, shuffle=True, seed=seed, drop_last=True)
@@ -326,10 +326,13 @@ def _prepare(config: TrainConfig, dist: Dist) -> tuple[TrainConfig, dict[str, An
     return merged, {"tensors": tensors, "meta": meta, "source": found[-1]}
 
 
-def _threads(config: TrainConfig) -> int:
-    """Intra-op threads: the config's, else the cores this process may use / local ranks."""
+def _threads(config: TrainConfig, points: bool) -> int:
+    """Intra-op threads: the config's; 1 for the tiny 2-D MLPs (thread hand-offs cost more
+    than their arithmetic, ~9× slower on a busy 2-core box); else cores per local rank."""
     if config.threads:
         return config.threads
+    if points:
+        return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, (cores or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
 
@@ -371,17 +374,17 @@ def train(config: TrainConfig) -> Path:
 
 def _run(config: TrainConfig, dist: Dist, device: torch.device) -> Path:
     """The body of train(): set up, loop over the named steps, checkpoint at the end."""
-    torch.set_num_threads(_threads(config))
     run_dir = Path(config.out)
     config, resumed = _prepare(config, dist)
     data = load_dataset(config.data, config.img_size or None, config.img_channels or 3)
     config = resolve_config(config, data, device)
+    torch.set_num_threads(_threads(config, data.is_points))
     parts = _build(config, data, dist, device)
     state = LoopState()
     if resumed is not None:
         _restore(parts, state, resumed["tensors"], resumed["meta"], resumed["source"], dist)
     batches = Batches(data, config.batch_size or 64, dist, config.seed, device,
-                      bool(config.channels_last), state)
+                      bool(config.channels_last), state, use_labels=parts.num_classes > 0)
     if dist.main:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(
