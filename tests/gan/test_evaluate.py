@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import typer
 from torch import nn
+from typer.testing import CliRunner
 
+from genlab.cli.gan_eval import register
 from genlab.gan.classifier import ClassifierConfig
 from genlab.gan.data import load_dataset, mixture_modes
 from genlab.gan.evaluate import evaluate_generator, evaluate_images, format_table
 from genlab.gan.nets.dcgan import DCGANGenerator
 
 TINY_MNIST = ClassifierConfig(data="mnist", epochs=1)  # a weak but real LeNet, trained in seconds
+runner = CliRunner()
 
 
 class FixedPoints(nn.Module):
@@ -117,3 +122,50 @@ def test_format_table_lists_every_metric_and_folds_the_histogram() -> None:
     assert "| reverse KL(modes ‖ uniform) ↓ | inf |" in lines
     assert "| new_metric | 2 |" in lines
     assert lines[-1] == "| class histogram | 0: 25.0%, 1: 75.0% |"
+
+
+@pytest.fixture(scope="module")
+def eval_app() -> typer.Typer:
+    """A typer group holding only the evaluation commands (as `genlab gan` registers them)."""
+    app = typer.Typer()
+    register(app)
+    return app
+
+
+def _train_tiny(out: Path, data: str, steps: int) -> Path:
+    from genlab.gan.train import TrainConfig, train
+
+    return train(TrainConfig(data=data, out=str(out), steps=steps, progress=False,
+                             sample_every=0, width=8 if data == "mnist" else 0))
+
+
+def test_eval_command_prints_a_table_and_valid_json(tmp_path: Path, eval_app: typer.Typer) -> None:
+    run = _train_tiny(tmp_path / "ring", "ring8", steps=3)
+    table = runner.invoke(eval_app, ["eval", str(run), "--n", "400"])
+    assert table.exit_code == 0, table.output
+    assert "| modes captured ↑ |" in table.output and "| samples evaluated | 400 |" in table.output
+    as_json = runner.invoke(eval_app, ["eval", str(run), "--n", "400", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    payload = json.loads(as_json.output)
+    assert payload["data"] == "ring8"
+    assert payload["metrics"]["samples"] == 400
+    assert 0 <= payload["metrics"]["modes_captured"] <= 8
+
+
+def test_eval_command_reports_a_missing_checkpoint(tmp_path: Path, eval_app: typer.Typer) -> None:
+    result = runner.invoke(eval_app, ["eval", str(tmp_path / "nothing")])
+    assert result.exit_code == 1
+    assert "nothing" in result.output
+
+
+@pytest.mark.slow
+def test_eval_command_on_a_tiny_digit_gan(tmp_path: Path, eval_app: typer.Typer) -> None:
+    run = _train_tiny(tmp_path / "digits", "mnist", steps=2)
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    result = runner.invoke(eval_app, ["eval", str(run), "--n", "200", "--json", *cache])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output)["metrics"]
+    assert metrics["classifier_accuracy"] >= 0.97
+    assert metrics["fid"] > 0 and sum(metrics[f"class_{c}"] for c in range(10)) == pytest.approx(1)
+    table = runner.invoke(eval_app, ["eval", str(run), "--n", "200", *cache])
+    assert "| FID (LeNet features) ↓ |" in table.output and "| class histogram |" in table.output
