@@ -190,3 +190,8 @@ def interpolate(
     else:
         save_grid(path.flatten(0, 1), out, nrow=steps)
     console.print(f"Wrote a {method} interpolation ({rows} × {steps}) to [bold]{out}[/]")
+
+
+from genlab.cli.gan_eval import register as _register_eval  # noqa: E402 - evaluation commands
+
+_register_eval(app)
