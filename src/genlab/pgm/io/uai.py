@@ -8,6 +8,7 @@ are named by their index ("0", "1", ...). All table entries are converted in one
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -92,14 +93,16 @@ def _parse(text: str, path: str | None = None) -> _UAIFile:
         scopes.append(scope)
     start = tokens.pos
     values = tokens.floats()
+    ok = np.isfinite(values) & (values >= 0)
+    first_bad = len(values) if ok.all() else int(np.argmin(ok))  # checked once for all tables
     tables: list[np.ndarray] = []
     q = 0
     for a, scope in enumerate(scopes):
-        size = int(np.prod([cards[i] for i in scope]))
+        size = math.prod(cards[i] for i in scope)
         if q >= len(values):
             end = len(tokens.items)
             raise tokens.error(f"unexpected end of file, expected the table of factor {a}", end)
-        if values[q] != size:
+        if float(values[q]) != size:
             raise tokens.error(
                 f"factor {a} over variables {scope} has {size} entries, "
                 f"the file says {values[q]:g}",
@@ -112,12 +115,10 @@ def _parse(text: str, path: str | None = None) -> _UAIFile:
                 f"{len(table)} of {size} entries",
                 len(tokens.items),
             )
-        bad = ~(np.isfinite(table) & (table >= 0))
-        if bad.any():
-            k = int(np.argmax(bad))
-            entry = float(table[k])
+        if q < first_bad <= q + size:
+            entry = float(values[first_bad])
             raise tokens.error(
-                f"factor {a}: entry {entry!r} is not a finite number >= 0", start + q + 1 + k
+                f"factor {a}: entry {entry!r} is not a finite number >= 0", start + first_bad
             )
         tables.append(table)
         q += 1 + size

@@ -1,0 +1,116 @@
+"""Parse times of genlab.pgm.io against pyAgrum (and optionally pgmpy), side by side.
+
+BIF: the 24 bnlearn networks (decompressed to plain files first, so every reader reads the same
+bytes). UAI: the UAI 2014 models; pyAgrum's `loadMRF` runs in a child process with a time limit
+because it can hang on large files. Times are the best of `--repeat` runs, in seconds.
+
+    .venv/bin/python benchmarks/pgm_io_vs_peers.py [--repeat 3] [--pgmpy] [--uai-limit 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from genlab.pgm.io import read_bif, read_uai
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def best_of(repeat: int, load: Callable[[], object]) -> float:
+    """Best wall time of `repeat` calls of `load`."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        load()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def peer_time(repeat: int, load: Callable[[], object]) -> str:
+    """Seconds as text, or why the peer failed."""
+    try:
+        return f"{best_of(repeat, load):.4f}"
+    except Exception as exc:  # a peer rejecting a file is a result, not a crash
+        print(f"  ({str(exc).splitlines()[0][:100]})")
+        return f"fails ({type(exc).__name__})"
+
+
+def ratio(peer: str, ours: float) -> str:
+    return f"{float(peer) / ours:.2f}x" if peer[:1].isdigit() else "-"
+
+
+def bench_bif(repeat: int, with_pgmpy: bool, tmp: Path) -> None:
+    import pyagrum as gum
+
+    print(
+        "\nBIF (bnlearn)            genlab s   pyAgrum s  peer/genlab" + ("  pgmpy s" * with_pgmpy)
+    )
+    total = 0.0
+    for gz in sorted((DATA / "bnlearn").glob("*.bif.gz"), key=lambda p: p.stat().st_size):
+        plain = tmp / gz.name.removesuffix(".gz")
+        plain.write_bytes(gzip.decompress(gz.read_bytes()))
+        ours = best_of(repeat, lambda p=plain: read_bif(p))
+        total += ours
+        agrum = peer_time(repeat, lambda p=plain: gum.loadBN(str(p)))
+        line = f"{plain.stem:20s} {ours:10.4f}  {agrum:>10s}  {ratio(agrum, ours):>10s}"
+        if with_pgmpy:
+            from pgmpy.readwrite import BIFReader
+
+            line += f"  {peer_time(1, lambda p=plain: BIFReader(str(p)).get_model())}"
+        print(line, flush=True)
+    print(f"{'all 24 (genlab)':20s} {total:10.4f}")
+
+
+AGRUM_UAI = (
+    "import sys,time,pyagrum as g;t=time.perf_counter();g.loadMRF(sys.argv[1]);"
+    "print(time.perf_counter()-t)"
+)
+
+
+def bench_uai(repeat: int, limit: float) -> None:
+    print("\nUAI 2014 models          genlab s   pyAgrum s  peer/genlab   (slowest 12 for genlab)")
+    seen: dict[str, Path] = {}
+    for path in sorted((DATA / "uai2014").glob("*/*.uai")):
+        seen.setdefault(path.name, path)
+    timed = [(best_of(repeat, lambda p=p: read_uai(p)), p) for p in seen.values()]
+    timed.sort(reverse=True)
+    for ours, path in timed[:12]:
+        try:
+            run = subprocess.run(
+                [sys.executable, "-c", AGRUM_UAI, str(path)],
+                capture_output=True,
+                text=True,
+                timeout=limit,
+                check=True,
+            )
+            agrum = f"{float(run.stdout.split()[-1]):.4f}"
+        except subprocess.TimeoutExpired:
+            agrum = f"> {limit:g} s"
+        except (subprocess.CalledProcessError, ValueError, IndexError):
+            agrum = "fails"
+        print(f"{path.name:24s} {ours:8.4f}  {agrum:>10s}  {ratio(agrum, ours):>10s}", flush=True)
+    print(f"{len(timed)} distinct files, genlab total {sum(t for t, _ in timed):.3f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per file; the best counts")
+    parser.add_argument("--pgmpy", action="store_true", help="also time pgmpy's BIFReader (slow)")
+    parser.add_argument("--uai-limit", type=float, default=30, help="seconds per pyAgrum UAI load")
+    args = parser.parse_args()
+    if not DATA.exists():
+        sys.exit(f"reference data not found at {DATA}")
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_bif(args.repeat, args.pgmpy, Path(tmp))
+    bench_uai(args.repeat, args.uai_limit)
+
+
+if __name__ == "__main__":
+    main()
