@@ -1,0 +1,138 @@
+"""Algorithm 1 mechanics, exact resume, the divergence guard and failure warnings."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from genlab.gan import losses
+from genlab.gan.checkpoint import list_checkpoints, load_generator, read_checkpoint
+from genlab.gan.config import TrainConfig, resolve_config
+from genlab.gan.data import load_dataset
+from genlab.gan.distributed import Dist
+from genlab.gan.monitor import FailureWatch, TrainingDiverged, TrainingWarning
+from genlab.gan.train import Batches, LoopState, _build, d_step, g_step, train
+
+TINY = {"data": "digits", "img_size": 16, "width": 8, "batch_size": 16, "precision": "fp32",
+        "progress": False, "sample_every": 0, "threads": 1}
+
+
+def _parts(tmp_path: Path, **overrides: object):  # the (Parts, Batches, GanData) of a tiny run
+    config = TrainConfig(out=str(tmp_path), **{**TINY, **overrides})
+    data = load_dataset("digits", 16)
+    config = resolve_config(config, data, torch.device("cpu"))
+    parts = _build(config, data, Dist(), torch.device("cpu"))
+    batches = Batches(data, 16, Dist(), 0, torch.device("cpu"), False, LoopState(),
+                      use_labels=parts.num_classes > 0)
+    return parts, batches, data
+
+
+def test_discriminator_steps_reduce_its_loss_on_a_fixed_batch(tmp_path: Path) -> None:
+    parts, batches, data = _parts(tmp_path, lr_d=1e-3)
+    real = data.x[:64]
+    with torch.no_grad():
+        fake = parts.g(torch.randn(64, parts.g.z_dim, generator=torch.Generator().manual_seed(1)))
+
+    def fixed_loss() -> float:  # D in training mode, as Algorithm 1 evaluates it
+        with torch.no_grad():
+            return parts.loss.d(parts.d(real), parts.d(fake)).item()
+
+    before = fixed_loss()
+    for _ in range(15):
+        d_step(parts, batches, 0, tmp_path)
+    assert fixed_loss() < 0.5 * before
+
+
+def test_generator_step_freezes_d_and_k_d_steps_per_g_step(tmp_path: Path) -> None:
+    parts, _, _ = _parts(tmp_path)
+    d_before = [p.detach().clone() for p in parts.d.parameters()]
+    g_before = [p.detach().clone() for p in parts.g.parameters()]
+    g_step(parts, 0, tmp_path)
+    assert all(torch.equal(a, b) for a, b in zip(d_before, parts.d.parameters(), strict=True))
+    assert all(p.grad is None for p in parts.d.parameters())
+    assert all(p.requires_grad for p in parts.d.parameters())  # unfrozen again
+    assert any(not torch.equal(a, b) for a, b in zip(g_before, parts.g.parameters(), strict=True))
+
+    run = train(TrainConfig(out=str(tmp_path / "k3"), steps=4, d_steps=3, **TINY))
+    tensors, meta = read_checkpoint(run)
+    assert meta["step"] == 4
+    assert tensors["opt_d.0.step"].item() == 12.0  # k = 3 D updates per G update
+    assert tensors["opt_g.0.step"].item() == 4.0
+    assert meta["state"]["cursor"] == 12 * 16  # each D step drew a fresh minibatch of m
+
+
+def test_resume_continues_bit_identically(tmp_path: Path) -> None:
+    kw = {**TINY, "conditional": True, "ema": 0.9, "loss": "hinge", "d_steps": 2,
+          "sample_every": 3}
+    straight = train(TrainConfig(out=str(tmp_path / "a"), steps=8, **kw))
+    train(TrainConfig(out=str(tmp_path / "b"), steps=5, **kw))
+    resumed = train(TrainConfig(out=str(tmp_path / "b"), steps=8, resume=True, **kw))
+    ta, ma = read_checkpoint(straight)
+    tb, mb = read_checkpoint(resumed)
+    assert ma["step"] == mb["step"] == 8 and ma["state"] == {**mb["state"],
+                                                             "seconds": ma["state"]["seconds"]}
+    assert set(ta) == set(tb)
+    assert [k for k in ta if not torch.equal(ta[k], tb[k])] == []
+    assert ma["optimizers"] == mb["optimizers"]  # same learning rates and betas
+    lines = (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
+    steps = [json.loads(line)["step"] for line in lines if "d_loss" in json.loads(line)]
+    assert steps == [5, 8]  # logged at the end of each invocation, counter continued
+
+
+def test_resume_refuses_a_different_run_and_fresh_runs_refuse_old_folders(tmp_path: Path) -> None:
+    train(TrainConfig(out=str(tmp_path), steps=1, **TINY))
+    with pytest.raises(ValueError, match="--resume"):
+        train(TrainConfig(out=str(tmp_path), steps=2, **TINY))
+    with pytest.raises(ValueError, match=r"trained with data='digits'.*data='ring8'"):
+        train(TrainConfig(out=str(tmp_path), steps=2, resume=True, **{**TINY, "data": "ring8"}))
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = {"n": 0}
+    good = losses.LOSSES["nonsaturating"]
+
+    def g_loss_that_explodes(fake: torch.Tensor) -> torch.Tensor:
+        calls["n"] += 1
+        return good.g(fake) * (float("nan") if calls["n"] > 3 else 1.0)
+
+    monkeypatch.setitem(losses.LOSSES, "nonsaturating",
+                        dataclasses.replace(good, g=g_loss_that_explodes))
+    with pytest.raises(TrainingDiverged, match=r"step 3: the generator loss is nan.*step-00000002"):
+        train(TrainConfig(out=str(tmp_path), steps=10, checkpoint_every=2, **TINY))
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["step-00000002.safetensors"]
+    generator, _ = load_generator(tmp_path)
+    assert all(torch.isfinite(p).all() for p in generator.parameters())
+
+
+def test_warning_when_d_wins() -> None:
+    watch = FailureWatch(window=5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for step in range(10):
+            watch.losses(step, d_loss=0.001, g_loss=1.0 + step)
+    assert [w.category for w in caught] == [TrainingWarning]
+    assert "discriminator loss" in str(caught[0].message)
+    balanced = FailureWatch(window=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for step in range(20):
+            balanced.losses(step, d_loss=1.3, g_loss=0.7 + step)
+
+
+def test_warning_on_collapse_after_diversity() -> None:
+    watch = FailureWatch()
+    real = torch.randn(32, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ratio, _ = watch.diversity(0, torch.zeros(32, 8), real)  # untrained G: not a collapse
+        assert ratio == 0.0
+        watch.diversity(1, torch.randn(32, 8), real)
+    with pytest.warns(TrainingWarning, match="collapsed"):
+        watch.diversity(2, torch.ones(32, 8) + 1e-3 * torch.randn(32, 8), real)
