@@ -233,6 +233,7 @@ def test_variable_without_probability_block_and_bad_row_sums() -> None:
     assert error.line == 6 and "'tub' has no probability block" in str(error)
     error = _error(ASIA_LIKE.replace("(yes) 0.05, 0.95", "(yes) 0.05, 0.5"))
     assert "'tub'" in str(error) and "sum to 0.55" in str(error)
+    assert error.line == 12  # the probability block of tub
 
 
 def test_error_in_a_file_names_the_file(tmp_path) -> None:

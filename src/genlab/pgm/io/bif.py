@@ -154,6 +154,7 @@ class _Parser:
         self.states: dict[str, tuple[str, ...]] = {}
         self.declared_at: dict[str, int] = {}
         self.cpts: dict[str, CPT] = {}
+        self.block_at: dict[str, int] = {}  # offset of each probability block
 
     def parse(self) -> BayesianNetwork:
         """All blocks, then the network (semantic errors name the file)."""
@@ -175,8 +176,11 @@ class _Parser:
             return BayesianNetwork(
                 [self.cpts[v] for v in self.states], states=self.states, name=self.name
             )
-        except ModelError as exc:
-            raise ParseError(str(exc), lex.path) from exc
+        except ModelError as exc:  # e.g. rows not summing to one: point at the block if we can
+            named = re.match(r"CPT of '(.+?)'", str(exc))
+            at = self.block_at.get(named.group(1)) if named else None
+            line = None if at is None else line_at(lex.text, at)
+            raise ParseError(str(exc), lex.path, line) from exc
 
     def _network(self) -> None:
         lex = self.lex
@@ -260,6 +264,7 @@ class _Parser:
         if len(set(scope)) != len(scope):
             raise lex.error(f"probability block of {v!r} names a variable twice: {scope}", at)
         lex.expect("{")
+        self.block_at[v] = at
         self.cpts[v] = CPT(v, self._body(v, parents, at), parents)
 
     def _body(self, v: str, parents: tuple[str, ...], at: int) -> np.ndarray:
