@@ -244,3 +244,16 @@ def test_error_in_a_file_names_the_file(tmp_path) -> None:
     assert info.value.line == 11 and info.value.path == str(path)
     assert str(info.value).startswith(f"{path}, line 11: ")
     assert "got 'probability'" in str(info.value)
+
+
+def test_every_truncation_is_a_parse_error() -> None:
+    # Cut the text at every character: only the complete text may parse, and every failure is a
+    # ParseError with a line inside the text (no IndexError/KeyError escaping from the reader).
+    for cut in range(len(ASIA_LIKE) + 1):
+        prefix = ASIA_LIKE[:cut]
+        try:
+            read_bif(prefix)
+        except ParseError as error:
+            assert error.line is not None and 1 <= error.line <= prefix.count("\n") + 1
+        else:
+            assert prefix.rstrip() == ASIA_LIKE.rstrip(), cut

@@ -241,3 +241,16 @@ def test_every_reference_and_evidence_file_fits_its_model() -> None:
             assert all(0 <= s < c for s, c in zip(values, cards, strict=True)), reference
         evidence = read_uai_evidence(Path(f"{model_path}.evid"))
         assert all(0 <= s < cards[int(v)] for v, s in evidence.items()), reference
+
+
+@pytest.mark.parametrize("read", [read_uai, read_uai_result])
+def test_every_truncation_is_a_parse_error(read) -> None:
+    text = GOOD if read is read_uai else "MAR\n2 2 0.5 0.5 3 0.1 0.2 0.7\n"
+    for cut in range(len(text)):
+        prefix = text[:cut] + "\n"  # a newline keeps a one-line prefix from looking like a path
+        try:
+            read(prefix)
+        except ParseError as error:
+            assert error.line is not None and 1 <= error.line <= prefix.count("\n"), cut
+        else:  # only a cut inside the last number goes unnoticed ("0.7" -> "0")
+            assert len(prefix.split()) == len(text.split()), cut

@@ -169,6 +169,8 @@ class _Parser:
             else:
                 lex.take("a block")
                 raise lex.error(f"expected 'network', 'variable' or 'probability', got {token!r}")
+        if not self.states:
+            raise ParseError("no variables declared (empty or not a BIF file)", lex.path, 1)
         for v, offset in self.declared_at.items():
             if v not in self.cpts:
                 raise lex.error(f"variable {v!r} has no probability block", offset)
