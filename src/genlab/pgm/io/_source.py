@@ -14,13 +14,17 @@ Source = str | os.PathLike[str]
 
 
 def looks_like_path(source: Source, suffixes: tuple[str, ...]) -> bool:
-    """True when `source` names a file: any PathLike, or a one-line str that exists or ends
-    with one of `suffixes` (a multi-line or non-existing, suffix-less str is file text)."""
+    """True when `source` names a file: any PathLike, or a one-line str that exists, ends with
+    one of `suffixes` or holds no white space (so a mistyped path is not parsed as text)."""
     if isinstance(source, os.PathLike):
         return True
     if "\n" in source:
         return False
-    return source.lower().endswith(suffixes) or os.path.isfile(source)
+    return (
+        source.lower().endswith(suffixes)
+        or os.path.isfile(source)
+        or not any(c.isspace() for c in source)
+    )
 
 
 def read_source(source: Source, suffixes: tuple[str, ...]) -> tuple[str, str | None]:
