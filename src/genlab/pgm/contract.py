@@ -31,7 +31,9 @@ class CompiledPlan:
     def __post_init__(self) -> None:
         scopes = self.plan.slot_scopes()
         self.kernels = [
-            PairKernel(scopes[s.left], None if s.right is None else scopes[s.right], s.out)
+            PairKernel(
+                scopes[s.left], None if s.right is None else scopes[s.right], s.out, self.plan.sizes
+            )
             for s in self.plan.steps
         ]
 
@@ -39,15 +41,16 @@ class CompiledPlan:
         """Kernels computing each step's operands' adjoints from the result's adjoint."""
         if self._backward is None:
             scopes = self.plan.slot_scopes()
+            sizes = self.plan.sizes
             kernels = []
             for s in self.plan.steps:
                 a, out = scopes[s.left], s.out
                 if s.right is None:
-                    kernels.append((PairKernel(out, None, [v for v in a if v in out]), None))
+                    kernels.append((PairKernel(out, None, [v for v in a if v in out], sizes), None))
                     continue
                 b = scopes[s.right]
-                to_a = PairKernel(out, b, [v for v in a if v in out or v in b])
-                to_b = PairKernel(out, a, [v for v in b if v in out or v in a])
+                to_a = PairKernel(out, b, [v for v in a if v in out or v in b], sizes)
+                to_b = PairKernel(out, a, [v for v in b if v in out or v in a], sizes)
                 kernels.append((to_a, to_b))
             self._backward = kernels
         return self._backward
@@ -88,7 +91,8 @@ def forward(
         else:
             raw, ax, ay, ac = kernel.max_product(x, y)
             argmax.append((ax, ay, ac))
-        array, log_peak = rescale(raw)
+        # a pairwise result is a fresh array; a unary one may be a view of a kept input
+        array, log_peak = rescale(raw, inplace=step.right is not None)
         log = logs[step.left] + log_peak
         if step.right is not None:
             log = log + logs[step.right]

@@ -83,6 +83,7 @@ class _Prepared:
     inputs: list[int]  # factor indices feeding the plan (scope non-empty after evidence)
     constants: list[int]  # factor indices fully observed (a number per row)
     input_scopes: list[tuple[int, ...]]
+    owners: dict[int, tuple[int, int]]  # variable -> (smallest input holding it, its axis)
 
 
 class ExactInference:
@@ -114,7 +115,9 @@ class ExactInference:
                 table = np.transpose(f.table, order) if order != list(range(len(ids))) else f.table
                 peak = float(table.max()) if table.size else 0.0
                 self._scopes.append(tuple(ids[i] for i in order))
-                self._tables.append((table / (peak if peak > 0 else 1.0))[None])
+                scaled = (table / (peak if peak > 0 else 1.0))[None]
+                scaled.setflags(write=False)  # shared by every query: never scaled in place
+                self._tables.append(scaled)
                 self._logs.append(np.array([np.log(peak)]))
                 used.update(ids)
         self._isolated = [i for i in range(len(self.sizes)) if i not in used]
@@ -158,7 +161,9 @@ class ExactInference:
             plan = plan_contraction(
                 scopes, self.sizes, [v for v in keep if v in present], self.planner
             )
-            prepared = _Prepared(CompiledPlan(plan), observed, inputs, constants, scopes)
+            prepared = _Prepared(
+                CompiledPlan(plan), observed, inputs, constants, scopes, self._owners(scopes)
+            )
             self._prepared[key] = prepared
         return prepared
 
@@ -264,7 +269,7 @@ class ExactInference:
             "marginals",
         )
         result = {v: np.empty((batch, self.sizes[i])) for v, i in self.var_id.items()}
-        owner = self._marginal_owners(prepared)
+        owner = prepared.owners
         for start in range(0, batch, chunk):
             part = rows[start : start + chunk]
             n = part.shape[0]
@@ -294,11 +299,11 @@ class ExactInference:
                     out[:] = 1.0 / self.sizes[i]
         return result if batched else {v: m[0] for v, m in result.items()}
 
-    def _marginal_owners(self, prepared: _Prepared) -> dict[int, tuple[int, int]]:
+    def _owners(self, scopes: list[tuple[int, ...]]) -> dict[int, tuple[int, int]]:
         """For each unobserved variable, the smallest plan input holding it and its axis."""
         owner: dict[int, tuple[int, int]] = {}
         best: dict[int, int] = {}
-        for k, scope in enumerate(prepared.input_scopes):
+        for k, scope in enumerate(scopes):
             size = math.prod(self.sizes[v] for v in scope)
             for axis, v in enumerate(scope):
                 if size < best.get(v, 1 << 62):

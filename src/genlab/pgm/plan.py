@@ -176,46 +176,72 @@ def _plan_greedy(scopes: Sequence[Scope], sizes: Sequence[int], keep: Scope) -> 
     return _pairs_from_opt_einsum_path(len(scopes), path)
 
 
+def _elimination_order(
+    scopes: Sequence[Scope], sizes: Sequence[int], keep: Scope, score: str
+) -> list[int]:
+    """A greedy elimination order of the interaction graph (variables not in `keep`).
+
+    min-fill: fewest fill-in edges, ties by weighted degree; min-degree: smallest log-size of
+    the neighbourhood. Scores live in a lazy heap and only the eliminated variable's neighbours
+    are rescored (the usual approximation), so large models plan in well under a second.
+    """
+    import heapq
+
+    neighbours: dict[int, set[int]] = {}
+    for s in scopes:
+        for v in s:
+            neighbours.setdefault(v, set()).update(s)
+    for v, nb in neighbours.items():
+        nb.discard(v)
+    log_size = {v: math.log2(sizes[v]) for v in neighbours}
+    keep_set = set(keep)
+
+    def cost(v: int) -> tuple[float, float]:
+        nb = neighbours[v]
+        weight = sum(log_size[u] for u in nb)
+        if score == "min-degree":
+            return (weight, 0.0)
+        d = len(nb)
+        inside = sum(len(neighbours[u] & nb) for u in nb) // 2  # edges already among nb
+        return (d * (d - 1) // 2 - inside, weight)
+
+    version = dict.fromkeys(neighbours, 0)
+    heap = [(cost(v), v, 0) for v in neighbours if v not in keep_set]
+    heapq.heapify(heap)
+    order: list[int] = []
+    eliminated: set[int] = set()
+    while heap:
+        _, v, ver = heapq.heappop(heap)
+        if v in eliminated or ver != version[v]:
+            continue
+        eliminated.add(v)
+        order.append(v)
+        nb = neighbours.pop(v)
+        for a in nb:
+            neighbours[a].discard(v)
+            neighbours[a].update(u for u in nb if u != a)
+        for a in nb:
+            if a not in keep_set:
+                version[a] += 1
+                heapq.heappush(heap, (cost(a), a, version[a]))
+    return order
+
+
 def _elimination_pairs(
     scopes: Sequence[Scope], sizes: Sequence[int], keep: Scope, score: str
 ) -> list[tuple[int, int]]:
-    """Bucket elimination in a greedy min-fill / min-degree (weighted) order, as slot pairs."""
+    """Bucket elimination in a min-fill / min-degree order, as slot pairs (smallest first)."""
     n = len(scopes)
-    keep_set = set(keep)
     holders: dict[int, set[int]] = {}  # variable -> live slots containing it
     live: dict[int, set[int]] = {}
     for i, s in enumerate(scopes):
         live[i] = set(s)
         for v in s:
             holders.setdefault(v, set()).add(i)
-    neighbours: dict[int, set[int]] = {v: set() for v in holders}
-    for s in scopes:
-        for v in s:
-            neighbours[v].update(s)
-    for v in neighbours:
-        neighbours[v].discard(v)
-    log_size = {v: math.log2(sizes[v]) for v in holders}
     pairs: list[tuple[int, int]] = []
     next_slot = n
-    remaining = {v for v in holders if v not in keep_set}
-
-    def cost(v: int) -> tuple[float, float]:
-        nb = neighbours[v]
-        weight = sum(log_size[u] for u in nb)
-        if score == "min-degree":
-            return (weight, len(nb))
-        nbl = list(nb)
-        fill = sum(1 for i, a in enumerate(nbl) for b in nbl[i + 1 :] if b not in neighbours[a])
-        return (fill, weight)
-
-    while remaining:
-        v = min(remaining, key=cost)
-        remaining.discard(v)
+    for v in _elimination_order(scopes, sizes, keep, score):
         group = sorted(holders.pop(v), key=lambda s: _size(tuple(live[s]), sizes))
-        nb = neighbours.pop(v)
-        for a in nb:
-            neighbours[a].discard(v)
-            neighbours[a].update(u for u in nb if u != a)
         if len(group) < 2:
             if group:  # a lone holder sums v out inside its next pairwise step
                 live[group[0]].discard(v)
@@ -273,7 +299,15 @@ PLANNERS: dict[str, Callable[[Sequence[Scope], Sequence[int], Scope], list]] = {
     "min-degree": _plan_min_degree,
     "cotengra": _plan_cotengra,
 }
-HARD_LOG2_FLOPS = 28.0
+HARD_LOG2_FLOPS = 28.0  # above this, "auto" also asks cotengra
+HOPELESS_LOG2_FLOPS = 50.0  # ... but not when no path search can bring it within reach
+PREFERRED_MAX_ENTRIES = 1 << 27  # 1 GiB of float64: plans above it lose to any that fit
+
+
+def _preference(plan: ContractionPlan) -> tuple[bool, float, int]:
+    """Plans that fit in memory first, then fewer flops, then a smaller largest tensor."""
+    too_big = plan.largest_intermediate > PREFERRED_MAX_ENTRIES
+    return (too_big, round(plan.log2_flops, 6), plan.largest_intermediate)
 
 
 def plan_contraction(
@@ -296,14 +330,12 @@ def plan_contraction(
         if planner not in PLANNERS:
             raise ValueError(f"unknown planner {planner!r}; choose from {sorted(PLANNERS)}")
         return _build(scopes, sizes, keep_t, PLANNERS[planner](scopes, sizes, keep_t), planner)
-    names = ["min-fill", "greedy"] if len(scopes) > 2 else ["greedy"]
-    if len(scopes) <= 400:
-        names.append("min-degree")
+    names = ["min-fill", "min-degree", "greedy"]
     candidates = [
         _build(scopes, sizes, keep_t, PLANNERS[name](scopes, sizes, keep_t), name) for name in names
     ]
-    best = min(candidates, key=lambda p: (p.log2_flops, p.largest_intermediate))
-    if best.log2_flops > HARD_LOG2_FLOPS:
+    best = min(candidates, key=_preference)
+    if HARD_LOG2_FLOPS < best.log2_flops < HOPELESS_LOG2_FLOPS:
         try:
             hard = _build(scopes, sizes, keep_t, _plan_cotengra(scopes, sizes, keep_t), "cotengra")
         except ImportError:

@@ -24,19 +24,35 @@ __all__ = ["MAX_BROADCAST_ENTRIES", "PairKernel", "rescale"]
 MAX_BROADCAST_ENTRIES = 1 << 24  # max-product materialises at most this many products at once
 
 
-def rescale(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Divide each batch row by its max; return (scaled array, log of the scales) — log 0 = −inf."""
+def rescale(array: np.ndarray, inplace: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Divide each batch row by its max; return (scaled array, log of the scales) — log 0 = −inf.
+
+    `inplace` may be set when the caller owns `array` (a fresh kernel result)."""
     batch = array.shape[0]
+    if batch == 1:  # the common single-query case: Python floats, no temporaries
+        peak = float(array.max()) if array.size else 0.0
+        if peak <= 0.0:
+            return array, np.array([-np.inf])
+        if peak != 1.0:
+            if inplace and array.flags.writeable:
+                array *= 1.0 / peak
+            else:
+                array = array * (1.0 / peak)
+        return array, np.array([math.log(peak)])
     peak = array.reshape(batch, -1).max(axis=1) if array.size else np.zeros(batch)
     zero = peak <= 0
-    if zero.any():
+    has_zero = bool(zero.any())
+    if has_zero:
         peak = np.where(zero, 1.0, peak)
-    scaled = array / peak.reshape((batch,) + (1,) * (array.ndim - 1))
-    with np.errstate(divide="ignore"):
-        log_peak = np.log(peak)
-    if zero.any():
+    scale = (1.0 / peak).reshape((batch,) + (1,) * (array.ndim - 1))
+    if inplace and array.flags.writeable:
+        array *= scale
+    else:
+        array = array * scale
+    log_peak = np.log(peak)
+    if has_zero:
         log_peak[zero] = -np.inf
-    return scaled, log_peak
+    return array, log_peak
 
 
 @dataclass(frozen=True)
@@ -70,7 +86,9 @@ class PairKernel:
     variables must all occur in x or y.
     """
 
-    def __init__(self, x: Sequence[int], y: Sequence[int] | None, out: Sequence[int]) -> None:
+    def __init__(
+        self, x: Sequence[int], y: Sequence[int] | None, out: Sequence[int], sizes: Sequence[int]
+    ) -> None:
         x, out = tuple(x), tuple(out)
         yy = tuple(y) if y is not None else ()
         xs, ys, os_ = set(x), set(yy), set(out)
@@ -100,6 +118,18 @@ class PairKernel:
         self.out_perm = (0, *(1 + produced.index(v) for v in out))
         self.identity_out = self.out_perm == tuple(range(len(self.out_perm)))
 
+        def dims(vs: Sequence[int]) -> tuple[int, ...]:
+            return tuple(sizes[v] for v in vs)
+
+        s_, lx, ly, nc = (
+            math.prod(dims(g)) for g in (self.shared, self.kept_x, self.kept_y, self.contracted)
+        )
+        self._x_shape = (s_, lx, nc)  # X as (batch, shared, kept, contracted)
+        self._y_shape = (s_, nc, ly)  # Y as (batch, shared, contracted, kept)
+        self._c_shape = (s_, lx, ly)
+        self._nc = nc
+        self._produced = dims(produced)  # result axes before the output permutation
+
     # -- shapes ------------------------------------------------------------------------------
     def _prepare(
         self, arr: np.ndarray, side: _Side, reduce: str
@@ -125,22 +155,13 @@ class PairKernel:
     def sum_product(self, xa: np.ndarray, ya: np.ndarray | None) -> np.ndarray:
         """Σ over eliminated variables of X·Y, as an array over (batch, *out)."""
         px, _ = self._prepare(xa, self.x, "sum")
-        ns = len(self.shared)
-        nk = len(self.kept_x)
-        if self.unary or ya is None:
-            bx = px.shape[0]
-            dims = px.shape[1 : 1 + ns + nk]
-            c = px.reshape(bx, math.prod(dims), -1).sum(axis=-1)
-            return self._finish(c, (bx, *dims))
+        if ya is None:
+            return self._finish(px, (px.shape[0], *self._produced))
         py, _ = self._prepare(ya, self.y, "sum")
-        shared_dims = px.shape[1 : 1 + ns]
-        kx_dims = px.shape[1 + ns : 1 + ns + nk]
-        ky_dims = py.shape[py.ndim - len(self.kept_y) :] if self.kept_y else ()
-        s, lx, ly = math.prod(shared_dims), math.prod(kx_dims), math.prod(ky_dims)
-        mx = px.reshape(px.shape[0], s, lx, -1)
-        my = py.reshape(py.shape[0], s, -1, ly)
-        c = np.matmul(mx, my)
-        return self._finish(c, (c.shape[0], *shared_dims, *kx_dims, *ky_dims))
+        c = np.matmul(
+            px.reshape(px.shape[0], *self._x_shape), py.reshape(py.shape[0], *self._y_shape)
+        )
+        return self._finish(c, (c.shape[0], *self._produced))
 
     # -- max-product ---------------------------------------------------------------------------
     def max_product(
@@ -150,21 +171,14 @@ class PairKernel:
         (result over (batch, *out), argmax of X's alone vars, of Y's, of the contracted vars
         (flat index, laid out like the result))."""
         px, arg_x = self._prepare(xa, self.x, "max")
-        ns = len(self.shared)
-        nk = len(self.kept_x)
-        if self.unary or ya is None:
-            bx = px.shape[0]
-            dims = px.shape[1 : 1 + ns + nk]
-            return self._finish(px.reshape(bx, *dims), (bx, *dims)), arg_x, None, None
+        if ya is None:
+            return self._finish(px, (px.shape[0], *self._produced)), arg_x, None, None
         py, arg_y = self._prepare(ya, self.y, "max")
-        shared_dims = px.shape[1 : 1 + ns]
-        kx_dims = px.shape[1 + ns : 1 + ns + nk]
-        ky_dims = py.shape[py.ndim - len(self.kept_y) :] if self.kept_y else ()
-        s, lx, ly = math.prod(shared_dims), math.prod(kx_dims), math.prod(ky_dims)
-        mx = px.reshape(px.shape[0], s, lx, -1, 1)
-        my = py.reshape(py.shape[0], s, 1, -1, ly)
+        s, lx, nc = self._x_shape
+        ly = self._c_shape[2]
+        mx = px.reshape(px.shape[0], s, lx, nc, 1)
+        my = py.reshape(py.shape[0], s, 1, nc, ly)
         batch = max(mx.shape[0], my.shape[0])
-        nc = mx.shape[3]
         c = np.empty((batch, s, lx, ly))
         arg = np.empty((batch, s, lx, ly), dtype=np.intp)
         rows = max(1, MAX_BROADCAST_ENTRIES // max(1, batch * s * nc * ly))
@@ -175,7 +189,7 @@ class PairKernel:
             c[:, :, start:stop] = np.take_along_axis(prod, arg[:, :, start:stop, None], axis=3)[
                 :, :, :, 0
             ]
-        shape = (batch, *shared_dims, *kx_dims, *ky_dims)
+        shape = (batch, *self._produced)
         if not self.contracted:
             return self._finish(c, shape), arg_x, arg_y, None
         return self._finish(c, shape), arg_x, arg_y, self._finish(arg, shape)
