@@ -67,11 +67,11 @@ def evaluate_points(generator: nn.Module, data_name: str, n: int = POINT_SAMPLES
 
 def _class_labels(generator: nn.Module, n: int, num_classes: int) -> torch.Tensor | None:
     """Balanced labels 0, 1, ..., K−1, 0, ... for a generator conditioned on the data's classes."""
-    if int(generator.num_classes) == 0:
+    conditioned_on = int(getattr(generator, "num_classes", 0))
+    if conditioned_on == 0:
         return None
-    if int(generator.num_classes) != num_classes:
-        raise ValueError(f"generator has {generator.num_classes} classes, the data "
-                         f"{num_classes}")
+    if conditioned_on != num_classes:
+        raise ValueError(f"generator has {conditioned_on} classes, the data {num_classes}")
     return torch.arange(n) % num_classes
 
 

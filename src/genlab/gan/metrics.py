@@ -161,7 +161,9 @@ def knn_radii(x: ArrayLike, k: int) -> Array:
     return radii
 
 
-def _inside_counts(query: Array, centres: Array, radii: Array) -> tuple[Array, Array]:
+def _inside_counts(
+    query: Array, centres: Array, radii: Array
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     """For each query row, how many balls B(centre, radius) hold it; and for each ball, whether
     any query row lies in it (closed balls: distance ≤ radius)."""
     counts = np.zeros(query.shape[0], dtype=np.int64)

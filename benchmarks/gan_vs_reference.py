@@ -1,0 +1,247 @@
+"""genlab's default DCGAN vs the plain pytorch/examples DCGAN, same wall-clock budget, one process.
+
+Both train on the embedded MNIST-5k digits at 32 px for `--minutes` each (one after the
+other, same thread count) and are scored by the same cached LeNet: img/s ratio, FID, KID,
+class coverage and the share of confidently classified samples. Then genlab's 2-D GAN on
+ring8 and grid25 for `--seeds` seeds under the VEEGAN/PacGAN protocol (2,500 samples).
+
+The reference is the published pytorch/examples `dcgan/main.py` architecture and loop
+(fp32, Adam 2e-4 / β1 0.5, BCE on a sigmoid, batch 64, N(0, 0.02) init), written out here
+with one up/down-sampling block fewer because the images are 32 px, not 64.
+
+Quick smoke run:  python benchmarks/gan_vs_reference.py --minutes 0.2 --seeds 1 --mixture-steps 200
+Full run:         python benchmarks/gan_vs_reference.py            (≈ 2 × 6 min + mixtures)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from genlab.gan.checkpoint import load_generator
+from genlab.gan.classifier import load_or_train_classifier
+from genlab.gan.data import load_dataset
+from genlab.gan.evaluate import evaluate_generator
+from genlab.gan.sample import sample, save_grid
+from genlab.gan.train import TrainConfig, train
+
+PACGAN4 = {"ring8": (7.8, 0.959, None), "grid25": (24.8, 0.936, 0.04)}  # modes, HQ, reverse KL
+GOALS = {"ring8": (8, 0.97, None), "grid25": (25, 0.95, 0.02)}
+
+
+class ReferenceGenerator(nn.Module):
+    """pytorch/examples DCGAN generator (ngf=64), 4×4 -> 32×32: ConvT-BN-ReLU blocks, tanh."""
+
+    def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 1) -> None:
+        super().__init__()
+        self.z_dim, self.num_classes = nz, 0  # the contract genlab's sampler expects
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False),  # (B, 256, 4, 4)
+            nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),  # (B, 128, 8, 8)
+            nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),  # (B, 64, 16, 16)
+            nn.BatchNorm2d(ngf), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh(),  # (B, 1, 32, 32)
+        )
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.main(z[:, :, None, None])
+
+
+class ReferenceDiscriminator(nn.Module):
+    """pytorch/examples DCGAN discriminator (ndf=64), 32×32 -> 1 probability."""
+
+    def __init__(self, ndf: int = 64, nc: int = 1) -> None:
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),  # (B, 64, 16, 16)
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),  # (B, 128, 8, 8)
+            nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),  # (B, 256, 4, 4)
+            nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf * 4, 1, 4, 1, 0, bias=False), nn.Sigmoid(),  # (B, 1, 1, 1)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.main(x).view(-1)
+
+
+def _weights_init(m: nn.Module) -> None:
+    """pytorch/examples init: conv N(0, 0.02), batch-norm scale N(1, 0.02), bias 0."""
+    if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+def train_reference(minutes: float, seed: int, batch_size: int = 64) -> tuple[nn.Module, dict]:
+    """The pytorch/examples DCGAN loop on MNIST-5k for `minutes` of wall clock."""
+    torch.manual_seed(seed)
+    real_all = load_dataset("mnist", img_size=32).x
+    g, d = ReferenceGenerator(), ReferenceDiscriminator()
+    g.apply(_weights_init)
+    d.apply(_weights_init)
+    criterion = nn.BCELoss()
+    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    ones, zeros = torch.ones(batch_size), torch.zeros(batch_size)
+    steps, start = 0, time.perf_counter()
+    deadline = start + 60 * minutes
+    while time.perf_counter() < deadline:
+        order = torch.randperm(len(real_all))
+        for i in range(0, len(order) - batch_size + 1, batch_size):
+            real = real_all[order[i:i + batch_size]]
+            d.zero_grad()
+            err_d_real = criterion(d(real), ones)
+            err_d_real.backward()
+            fake = g(torch.randn(batch_size, 100))
+            err_d_fake = criterion(d(fake.detach()), zeros)
+            err_d_fake.backward()
+            opt_d.step()
+            g.zero_grad()
+            err_g = criterion(d(fake), ones)
+            err_g.backward()
+            opt_g.step()
+            steps += 1
+            if time.perf_counter() >= deadline:
+                break
+    wall = time.perf_counter() - start
+    return g.eval(), {"steps": steps, "wall_seconds": wall, "img_per_s": steps * batch_size / wall,
+                      "d_loss": (err_d_real + err_d_fake).item(), "g_loss": err_g.item()}
+
+
+def train_genlab(minutes: float, seed: int, out: Path) -> tuple[nn.Module, dict]:
+    """genlab's default DCGAN run on MNIST-5k for `minutes`; its summary.json gives the speed."""
+    run = train(TrainConfig(data="mnist", minutes=minutes, seed=seed, out=str(out)))
+    summary = json.loads((run / "summary.json").read_text())
+    generator, config = load_generator(run)
+    summary.update(model=config["model"], precision=config["precision"],
+                   channels_last=config["channels_last"], ema=config["ema"])
+    return generator, summary
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def image_benchmark(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """Train both DCGANs for the same budget, score both with the same LeNet, print a table."""
+    lenet = load_or_train_classifier()
+    print(f"LeNet held-out accuracy {lenet.test_accuracy:.2%} (trained on the same 5,000 digits "
+          f"the GANs see, 20% per class held out); cached at {lenet.path}")
+    results: dict[str, Any] = {}
+    for name, fit in (("genlab", lambda: train_genlab(args.minutes, args.seed, out / "genlab")),
+                      ("reference", lambda: train_reference(args.minutes, args.seed))):
+        print(f"\n== training {name} for {args.minutes} min (load {os.getloadavg()[0]:.2f}) ==")
+        generator, speed = fit()
+        print(f"{name}: {speed['steps']} steps, {speed['img_per_s']:.0f} img/s")
+        metrics = evaluate_generator(generator, "mnist", n=args.n, seed=args.seed)
+        save_grid(sample(generator, 64, seed=args.seed), out / f"{name}-samples.png", nrow=8)
+        results[name] = {"speed": speed, "metrics": metrics}
+    g, r = results["genlab"], results["reference"]
+    rows = [("img/s", "{:.0f}", "speed", "img_per_s", "≥ 2× reference"),
+            ("generator steps", "{:.0f}", "speed", "steps", ""),
+            ("FID (LeNet) ↓", "{:.2f}", "metrics", "fid", "genlab lower"),
+            ("KID (LeNet) ↓", "{:.4f}", "metrics", "kid", "genlab lower"),
+            ("precision", "{:.3f}", "metrics", "precision", ""),
+            ("recall", "{:.3f}", "metrics", "recall", ""),
+            ("classes present", "{:.0f}", "metrics", "classes_present", "10"),
+            ("smallest class share", "{:.1%}", "metrics", "class_min", "≥ 5%"),
+            ("largest class share", "{:.1%}", "metrics", "class_max", "≤ 15%"),
+            ("confidently classified (p ≥ 0.9)", "{:.1%}", "metrics", "confident_fraction",
+             "≥ 90%")]
+    lines = [f"MNIST-5k, 32 px, {args.minutes} min each, {torch.get_num_threads()} threads, "
+             f"{args.n} samples scored", "",
+             "| | genlab | reference | genlab / reference | goal |", "|---|---|---|---|---|"]
+    for label, spec, part, key, goal in rows:
+        a, b = g[part][key], r[part][key]
+        ratio = f"{a / b:.2f}×" if key in ("img_per_s", "fid", "kid") and b else ""
+        lines.append(f"| {label} | {spec.format(a)} | {spec.format(b)} | {ratio} | {goal} |")
+    hist = " / ".join(f"{g['metrics'][f'class_{c}']:.0%}" for c in range(10))
+    lines += ["", f"genlab class histogram (0..9): {hist}",
+              f"genlab run: precision {g['speed']['precision']}, channels_last "
+              f"{g['speed']['channels_last']}, EMA {g['speed']['ema']}"]
+    results["table"] = "\n".join(lines)
+    print("\n" + results["table"])
+    return results
+
+
+def mixture_benchmark(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """genlab's default 2-D GAN on ring8 and grid25, `--seeds` seeds, VEEGAN/PacGAN protocol."""
+    results: dict[str, Any] = {}
+    lines = ["| data | seed | modes | high-quality | reverse KL |", "|---|---|---|---|---|"]
+    summary = ["", "| data | mean modes | mean HQ | mean reverse KL | goal | PacGAN4 |",
+               "|---|---|---|---|---|---|"]
+    budget = {"steps": args.mixture_steps} if args.mixture_steps else {
+        "minutes": args.mixture_minutes}
+    for data in ("ring8", "grid25"):
+        runs = []
+        for seed in range(args.seeds):
+            run = train(TrainConfig(data=data, seed=seed, out=str(out / f"{data}-seed{seed}"),
+                                    progress=False, **budget))
+            generator, _ = load_generator(run)
+            stats = evaluate_generator(generator, data, seed=seed)
+            stats["steps"] = json.loads((run / "summary.json").read_text())["steps"]
+            runs.append(stats)
+            lines.append(f"| {data} | {seed} | {stats['modes_captured']:.0f}/"
+                         f"{stats['modes_total']:.0f} | {stats['high_quality_fraction']:.1%} | "
+                         f"{stats['reverse_kl']:.4f} |")
+            print(lines[-1], f"({stats['steps']} steps)", flush=True)
+        mean = {k: float(np.mean([s[k] for s in runs]))
+                for k in ("modes_captured", "high_quality_fraction", "reverse_kl")}
+        goal, pac = GOALS[data], PACGAN4[data]
+        summary.append(
+            f"| {data} | {mean['modes_captured']:.2f} | {mean['high_quality_fraction']:.1%} | "
+            f"{mean['reverse_kl']:.4f} | {goal[0]} modes, ≥ {goal[1]:.0%}"
+            f"{'' if goal[2] is None else f', KL ≤ {goal[2]}'} | {pac[0]}, {pac[1]:.1%}, "
+            f"{_fmt(pac[2], '.2f')} |")
+        results[data] = {"runs": runs, "mean": mean}
+    results["table"] = "\n".join([f"2-D mixtures, budget per run: {budget}, 2,500 samples", "",
+                                  *lines, *summary])
+    print("\n" + results["table"])
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=6.0, help="budget per DCGAN (default 6)")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per 2-D mixture (default 5)")
+    parser.add_argument("--mixture-minutes", type=float, default=1.0,
+                        help="budget per 2-D run in minutes (default 1)")
+    parser.add_argument("--mixture-steps", type=int, default=0,
+                        help="budget per 2-D run in generator steps (overrides minutes)")
+    parser.add_argument("--n", type=int, default=5000, help="samples scored per DCGAN")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-images", action="store_true")
+    parser.add_argument("--skip-mixtures", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("runs/bench-gan"))
+    args = parser.parse_args()
+    out = args.out / time.strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"load {os.getloadavg()}, output {out}")
+    report: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()},
+                              "load_before": os.getloadavg()}
+    if not args.skip_images:
+        report["images"] = image_benchmark(args, out)
+    if not args.skip_mixtures:
+        report["mixtures"] = mixture_benchmark(args, out)
+    report["load_after"] = os.getloadavg()
+    (out / "results.json").write_text(json.dumps(report, indent=2, default=str))
+    tables = [report[k]["table"] for k in ("images", "mixtures") if k in report]
+    (out / "results.md").write_text("\n\n".join(tables) + "\n")
+    print(f"\nload average after: {report['load_after']}; results in {out}")
+
+
+if __name__ == "__main__":
+    main()
