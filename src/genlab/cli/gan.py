@@ -79,6 +79,8 @@ def train(
     precision: str = typer.Option(
         "auto", help="auto (bf16 autocast where the CPU/GPU supports it), bf16 or fp32."),
     seed: int = typer.Option(0, help="Seed of initialisation, data order and noise."),
+    threads: int = typer.Option(
+        0, help="CPU threads (0 = the cores free per process; 1 for the 2-D MLPs)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out exactly."),
     sample_every: int = typer.Option(500, help="Write a fixed-noise sample grid every N steps."),
     checkpoint_minutes: float = typer.Option(1.0, help="Checkpoint at least this often."),
@@ -100,7 +102,8 @@ def train(
             penalty=penalty, penalty_weight=penalty_weight, d_steps=d_steps, steps=steps,
             minutes=minutes, batch_size=batch_size, optimizer=optimizer, lr_g=lr,
             lr_d=lr_d or lr, momentum=momentum, z_dim=z_dim, z_std=z_std, width=width,
-            img_size=img_size, ema=ema, precision=precision, seed=seed, resume=resume,
+            img_size=img_size, ema=ema, precision=precision, seed=seed, threads=threads,
+            resume=resume,
             sample_every=sample_every, checkpoint_minutes=checkpoint_minutes, progress=progress,
         )
         run_dir = run_training(config)
