@@ -267,3 +267,15 @@ def test_model_evidence_and_reference_files_agree_through_the_engine(name: str) 
     task, log10_z = read_uai_result(shared_data("uai2014", "PR", f"{name}.uai.PR"))
     assert task == "PR"
     assert log_partition(fg, evidence) / math.log(10) == pytest.approx(log10_z, rel=1e-5, abs=1e-5)
+
+
+def test_writer_numbers_named_variables_in_model_order() -> None:
+    fg = FactorGraph(
+        [Factor(("b", "a"), [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), Factor((), 0.5)],
+        cards={"c": 4},
+    )
+    text = uai_string(fg)
+    assert text.split("\n")[:6] == ["MARKOV", "3", "2 3 4", "2", "2 0 1", "0"]
+    again = read_uai(text)
+    assert again.factors[0] == Factor(("0", "1"), fg.factors[0].table)
+    assert float(again.factors[1].table) == 0.5 and again.cards["2"] == 4
