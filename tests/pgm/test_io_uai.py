@@ -104,12 +104,17 @@ def test_bif_to_uai_bayes_and_back() -> None:
     assert len(fg.factors) == 20 and fg.factors[0].variables[-1] == "0"
 
 
-def test_bayes_reader_rejects_a_markov_file_and_a_variable_with_two_cpts() -> None:
+def test_bayes_reader_errors_name_the_factor_line() -> None:
     with pytest.raises(ParseError, match="needs a BAYES file"):
         read_uai_bayesian_network("MARKOV 1 2 1 1 0 2 0.5 0.5")
     with pytest.raises(ParseError, match=r"child \(last variable\) of two factors") as info:
         read_uai_bayesian_network("BAYES\n1\n2\n2\n1 0\n1 0\n2\n0.5 0.5\n2\n0.5 0.5\n")
     assert info.value.line == 6  # the scope line of the second factor
+    with pytest.raises(ParseError, match=r"sum to 0\.9, not 1") as info:
+        read_uai_bayesian_network("BAYES\n2\n2 2\n2\n1 0\n2 0 1\n2\n0.5 0.5\n4\n0.5 0.5 0.4 0.5\n")
+    assert info.value.line == 6
+    with pytest.raises(ParseError, match="needs distinct variables"):
+        read_uai_bayesian_network("BAYES\n1\n2\n1\n2 0 0\n4\n1 0 0 1\n")
 
 
 GOOD = "MARKOV\n2\n2 2\n2\n1 0\n2 0 1\n\n2\n0.5 0.5\n\n4\n1 2 3 4\n"

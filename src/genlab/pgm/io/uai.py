@@ -156,14 +156,16 @@ def read_uai_bayesian_network(source: Source) -> BayesianNetwork:
     if model.kind != "BAYES":
         raise ParseError(f"a BayesianNetwork needs a BAYES file, this one is {model.kind}", path, 1)
     cpts: dict[str, CPT] = {}
-    for a in range(len(model.scopes)):
+    factor_of: dict[str, int] = {}
+    for a, scope in enumerate(model.scopes):
+        if not scope or len(set(scope)) != len(scope):
+            raise model.error(f"factor {a} has scope {scope}: a CPT needs distinct variables", a)
         factor = model.factor(a)
-        if not factor.variables:
-            raise model.error(f"factor {a} has an empty scope, so it is no CPT", a)
         child = factor.variables[-1]
         if child in cpts:
             raise model.error(f"variable {child} is the child (last variable) of two factors", a)
         cpts[child] = CPT(child, factor.table, factor.variables[:-1])
+        factor_of[child] = a
     missing = [str(i) for i in range(len(model.cards)) if str(i) not in cpts]
     if missing:
         raise ParseError(f"variables {missing[:10]} have no CPT", path)
@@ -172,7 +174,10 @@ def read_uai_bayesian_network(source: Source) -> BayesianNetwork:
         return BayesianNetwork(
             [cpts[str(i)] for i in range(len(model.cards))], cards=cards, name=_stem(path)
         )
-    except ModelError as exc:
+    except ModelError as exc:  # e.g. rows not summing to one: point at that CPT's factor
+        named = re.match(r"CPT of '(.+?)'", str(exc))
+        if named and named.group(1) in factor_of:
+            raise model.error(str(exc), factor_of[named.group(1)]) from exc
         raise ParseError(str(exc), path) from exc
 
 
