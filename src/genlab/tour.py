@@ -69,6 +69,7 @@ def _overview(ctx: TourContext) -> str:
 TOUR_SECTIONS: list[tuple[str, str | Callable[[TourContext], str]]] = [
     ("genlab at a glance", _overview),
     ("Graphical models: the lecture's worked examples", "genlab.pgm.tour:tour_section"),
+    ("Model files: BIF and UAI, read and written exactly", "genlab.pgm.io.tour:tour_section"),
 ]
 
 
