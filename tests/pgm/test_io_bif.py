@@ -257,3 +257,14 @@ def test_every_truncation_is_a_parse_error() -> None:
             assert error.line is not None and 1 <= error.line <= prefix.count("\n") + 1
         else:
             assert prefix.rstrip() == ASIA_LIKE.rstrip(), cut
+
+
+def test_tour_section_round_trips_the_lecture_models(tmp_path) -> None:
+    from genlab.pgm.io.tour import tour_section
+    from genlab.tour import TourContext
+
+    ctx = TourContext(run_dir=tmp_path, fast=True)
+    text = tour_section(ctx)
+    assert text.count("identical") == 3 and "DIFFERENT" not in text
+    assert {p.name for p in ctx.outputs} == {"red_blue.bif", "red_blue.uai", "food.uai"}
+    assert all(p.exists() for p in ctx.outputs)
