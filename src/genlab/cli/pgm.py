@@ -192,20 +192,13 @@ def solve(
     task = task.upper()
     if task not in ("PR", "MAR", "MAP"):
         raise typer.BadParameter(f"--task must be PR, MAR or MAP, got {task!r}")
+    from genlab.pgm.uai_tasks import solve_uai
+
     m = _load(model)
-    fg = m.to_factor_graph()
-    ev = _evidence(None, evidence_file)
-    eng = engine(m, planner)
+    ev = m.to_factor_graph().encode_evidence(_evidence(None, evidence_file))
     t0 = time.perf_counter()
     try:
-        if task == "PR":
-            result = eng.log_partition(ev) / math.log(10)
-        elif task == "MAR":
-            post = eng.marginals(ev)
-            result = [post[v] for v in fg.variables]
-        else:
-            best = eng.map_assignment(ev)
-            result = [best.assignment[v] for v in fg.variables]
+        result = solve_uai(engine(m, planner), task, ev)
     except (ValueError, MemoryError) as exc:
         raise _fail(exc) from None
     target = out or Path(f"{model.name}.{task}")

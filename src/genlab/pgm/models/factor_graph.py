@@ -19,7 +19,9 @@ class FactorGraph:
     """An undirected, globally normalized model over named discrete variables.
 
     `cards` may name variables that appear in no factor (they still multiply Z by their
-    cardinality); `states` gives optional state names per variable.
+    cardinality) and, when given, fixes the order of `variables` (factor-only variables
+    follow); otherwise variables come in order of first appearance. `states` gives optional
+    state names per variable.
 
     >>> fg = FactorGraph([Factor(("a",), [1.0, 3.0])], states={"a": ["off", "on"]})
     >>> fg.variables, fg.card("a"), fg.state_index("a", "on")
@@ -35,19 +37,17 @@ class FactorGraph:
     ) -> None:
         self.name = name
         self.factors: tuple[Factor, ...] = tuple(factors)
-        card_of: dict[str, int] = {}
+        # `cards`, when given, fixes the variable order (UAI files number their variables)
+        card_of: dict[str, int] = {str(v): int(c) for v, c in (cards or {}).items()}
         for i, f in enumerate(self.factors):
             if not isinstance(f, Factor):
                 raise TypeError(f"factors[{i}] must be a Factor, got {type(f).__name__}")
             for v, c in zip(f.variables, f.cards, strict=True):
                 if card_of.setdefault(v, c) != c:
                     raise ModelError(
-                        f"variable {v!r} has cardinality {card_of[v]} in one factor and {c} "
-                        f"in factors[{i}] {f!r}"
+                        f"variable {v!r} has cardinality {card_of[v]} (from cards or an earlier "
+                        f"factor) but {c} in factors[{i}] {f!r}"
                     )
-        for v, c in (cards or {}).items():
-            if card_of.setdefault(str(v), int(c)) != int(c):
-                raise ModelError(f"cards[{v!r}] = {c} but its factors say {card_of[str(v)]}")
         self.cards: dict[str, int] = card_of
         self.variables: tuple[str, ...] = tuple(card_of)
         self.states: dict[str, tuple[str, ...]] = {}
