@@ -70,6 +70,7 @@ TOUR_SECTIONS: list[tuple[str, str | Callable[[TourContext], str]]] = [
     ("genlab at a glance", _overview),
     ("Graphical models: the lecture's worked examples", "genlab.pgm.tour:tour_section"),
     ("Model files: BIF and UAI, read and written exactly", "genlab.pgm.io.tour:tour_section"),
+    ("GANs: a class-conditional DCGAN on MNIST", "genlab.gan.tour:tour_section"),
 ]
 
 
