@@ -85,7 +85,8 @@ def test_cache_is_keyed_atomic_safetensors_and_reused(
 def test_a_corrupt_cache_entry_is_retrained_not_trusted(tmp_path: Path) -> None:
     first = load_or_train_classifier(TINY, cache_dir=tmp_path, progress=False)
     first.path.write_bytes(b"not a safetensors file")
-    again = load_or_train_classifier(TINY, cache_dir=tmp_path, progress=False)
+    with pytest.warns(UserWarning, match="unreadable cached classifier"):
+        again = load_or_train_classifier(TINY, cache_dir=tmp_path, progress=False)
     assert again.path == first.path
     assert np.array_equal(again.real_features, first.real_features)  # same seed, same result
     with safe_open(str(again.path), framework="pt") as f:

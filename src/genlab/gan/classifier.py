@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -229,7 +230,9 @@ def _load_cached(weights: Path, meta: Path, config: ClassifierConfig, key: str
         tensors = load_file(weights)
         model = LeNet(info["img_channels"], info["num_classes"], info["feature_dim"])
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError):
+    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as err:
+        warnings.warn(f"{weights}: unreadable cached classifier ({err}); training it again",
+                      stacklevel=3)
         return None
     return TrainedClassifier(
         model.eval(), config, float(info["test_accuracy"]), tensors["real_features"].numpy(),
