@@ -5,6 +5,7 @@ torch is imported inside the commands only, so `genlab --help` and the PGM comma
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -111,7 +112,8 @@ def train(
         raise _fail(str(err), code=1) from err
     except ValueError as err:
         raise _fail(str(err)) from err
-    console.print(f"Run folder: [bold]{run_dir}[/] (checkpoints/, samples/, metrics.jsonl)")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
+        console.print(f"Run folder: [bold]{run_dir}[/] (checkpoints/, samples/, metrics.jsonl)")
 
 
 @app.command()
