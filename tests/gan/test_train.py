@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import warnings
 from pathlib import Path
 
@@ -136,3 +137,46 @@ def test_warning_on_collapse_after_diversity() -> None:
         watch.diversity(1, torch.randn(32, 8), real)
     with pytest.warns(TrainingWarning, match="collapsed"):
         watch.diversity(2, torch.ones(32, 8) + 1e-3 * torch.randn(32, 8), real)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expect"),
+    [
+        ({"loss": "minimax", "optimizer": "sgd", "lr_g": 0.01, "lr_d": 0.01}, "SGD"),
+        ({"loss": "lsgan", "penalty": "r1", "penalty_weight": 1.0}, "Adam"),
+        ({"loss": "hinge", "penalty": "gp", "conditional": True}, "Adam"),
+        ({"model": "dcgan-patch", "conditional": True}, "Adam"),
+        ({"precision": "bf16", "channels_last": True}, "Adam"),
+    ],
+)
+def test_every_loss_penalty_optimizer_and_model_trains(
+    tmp_path: Path, overrides: dict[str, object], expect: str
+) -> None:
+    run = train(TrainConfig(out=str(tmp_path), steps=2, **{**TINY, **overrides}))
+    tensors, meta = read_checkpoint(run)
+    assert meta["step"] == 2 and meta["config"]["precision"] == overrides.get("precision", "fp32")
+    assert all(torch.isfinite(t).all() for k, t in tensors.items() if not k.startswith("rng."))
+    groups = meta["optimizers"]["g"]["param_groups"][0]
+    assert ("momentum" in groups and groups["momentum"] == 0.5) == (expect == "SGD")
+    if expect == "SGD":
+        assert any(k.endswith("momentum_buffer") for k in tensors)  # resumable SGD state
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert all(math.isfinite(r["d_loss"]) for r in records if "d_loss" in r)
+
+
+def test_defaults_follow_the_data(tmp_path: Path) -> None:
+    cpu = torch.device("cpu")
+    images = resolve_config(TrainConfig(), load_dataset("digits"), cpu)
+    assert (images.model, images.batch_size, images.lr_g, images.betas) == (
+        "dcgan", 64, 2e-4, (0.5, 0.999))
+    assert (images.img_size, images.img_channels, images.loss) == (32, 1, "nonsaturating")
+    points = resolve_config(TrainConfig(data="ring8"), load_dataset("ring8"), cpu)
+    assert (points.model, points.img_size, points.channels_last) == ("mlp", 0, False)
+    assert resolve_config(TrainConfig(precision="fp32"), load_dataset("digits"),
+                          cpu).precision == "fp32"
+    with pytest.raises(ValueError, match="does not fit dataset 'ring8'"):
+        resolve_config(TrainConfig(data="ring8", model="dcgan"), load_dataset("ring8"), cpu)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        TrainConfig(loss="wasserstein")
+    with pytest.raises(ValueError, match="give a budget"):
+        train(TrainConfig(out=str(tmp_path)))
