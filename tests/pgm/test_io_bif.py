@@ -268,3 +268,15 @@ def test_tour_section_round_trips_the_lecture_models(tmp_path) -> None:
     assert text.count("identical") == 3 and "DIFFERENT" not in text
     assert {p.name for p in ctx.outputs} == {"red_blue.bif", "red_blue.uai", "food.uai"}
     assert all(p.exists() for p in ctx.outputs)
+
+
+@pytest.mark.parametrize("name", ["child", "alarm", "hailfinder", _param("barley")])
+def test_fast_path_and_token_path_agree(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Plain probability blocks are read by string splits; the token-by-token reader (used for
+    # quotes, comments and every error) must give the same network.
+    from genlab.pgm.io import bif
+
+    text = _text(name)
+    fast = read_bif(text)
+    monkeypatch.setattr(bif._Parser, "_fast_body", lambda self, *args: False)
+    assert read_bif(text) == fast
