@@ -44,8 +44,8 @@ def test_tables_list_the_last_scope_variable_fastest() -> None:
 
 def test_whitespace_is_free_and_isolated_variables_exist() -> None:
     fg = read_uai("markov 3 2 2 5 1 1 1 2\t3   \n\n 4")
-    # variables in no factor still exist (they multiply Z by their cardinality)
-    assert set(fg.variables) == {"0", "1", "2"} and fg.cards == {"0": 2, "1": 2, "2": 5}
+    # variables in no factor still exist (they multiply Z by their cardinality), in index order
+    assert fg.variables == ("0", "1", "2") and fg.cards == {"0": 2, "1": 2, "2": 5}
     assert [f.variables for f in fg.factors] == [("1",)]
     assert fg.factors[0].table.tolist() == [3.0, 4.0]
 
@@ -75,6 +75,7 @@ def test_real_files_against_their_text() -> None:
     assert last.table.tolist() == [[0.00022322, 4479.9], [4479.9, 0.00022322]]
     sat = read_uai(shared_data("uai2014", "PR", "sat-grid-pbl-0010.cnf.uai"))
     # first scope line "4 2 4 0 1", table "1 1 1 1 1 1 1 1 1 1 1 1 0 1 1 1": entry 12 = 0b1100
+    assert sat.variables == tuple(str(i) for i in range(110))  # index order, not first use
     first = sat.factors[0]
     assert first.variables == ("2", "4", "0", "1")
     assert first.value({"2": 1, "4": 1, "0": 0, "1": 0}) == 0.0
@@ -276,11 +277,14 @@ def test_model_evidence_and_reference_files_agree_through_the_engine(name: str) 
 
 def test_writer_numbers_named_variables_in_model_order() -> None:
     fg = FactorGraph(
-        [Factor(("b", "a"), [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), Factor((), 0.5)],
-        cards={"c": 4},
+        [
+            Factor(("b", "a"), [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]),
+            Factor((), 0.5),
+            Factor(("c",), [1.0, 1.0, 2.0, 2.0]),
+        ]
     )
     text = uai_string(fg)
-    assert text.split("\n")[:6] == ["MARKOV", "3", "2 3 4", "2", "2 0 1", "0"]
+    assert text.split("\n")[:7] == ["MARKOV", "3", "2 3 4", "3", "2 0 1", "0", "1 2"]
     again = read_uai(text)
     assert again.factors[0] == Factor(("0", "1"), fg.factors[0].table)
     assert float(again.factors[1].table) == 0.5 and again.cards["2"] == 4
