@@ -159,6 +159,8 @@ def test_evidence_formats() -> None:
     assert read_uai_evidence("1 4 2") == {"4": 2}  # one pair, no sample count
     assert read_uai_evidence("0\n") == {} and read_uai_evidence("") == {}
     assert read_uai_evidence(Path("/nonexistent/x.uai.evid")) == {}
+    with pytest.raises(FileNotFoundError):
+        read_uai_evidence(Path("/nonexistent/x.uai.evid"), missing_ok=False)
     reference = read_uai_evidence(shared_data("uai2014", "MAP", "Promedas_11.uai.evid"))
     assert len(reference) == 20 and reference["215"] == 1 and reference["192"] == 1
 

@@ -139,7 +139,8 @@ def _stem(path: str | None) -> str:
 def read_uai(source: Source) -> FactorGraph:
     """Read a UAI file (MARKOV or BAYES; a path, .gz decompressed, or the text) as a FactorGraph.
 
-    Variables are "0", "1", ...; a BAYES file gives one factor per CPT over (parents..., child).
+    Variables are "0", "1", ... in index order (those in no factor too); a BAYES file gives one
+    factor per CPT over (parents..., child).
 
     >>> fg = read_uai("MARKOV 2  2 3  1  2 0 1  6  1 2 3 4 5 6")
     >>> fg.factors[0].value({"0": 1, "1": 2})

@@ -44,13 +44,15 @@ def _parse(text: str, path: str | None) -> dict[str, int]:
     return evidence
 
 
-def read_uai_evidence(source: Source) -> dict[str, int]:
-    """Evidence {variable index as str: state index} from a .evid file (path or text).
+def read_uai_evidence(source: Source, *, missing_ok: bool = True) -> dict[str, int]:
+    """Evidence {variable index as str: state index} from a .evid file (path or text). A
+    missing file means no evidence (UAI problems often come without one) unless `missing_ok`
+    is False, e.g. for a file a user named explicitly.
 
     >>> read_uai_evidence("2 0 1 3 0")
     {'0': 1, '3': 0}
     """
-    if looks_like_path(source, SUFFIXES) and not os.path.exists(source):
+    if missing_ok and looks_like_path(source, SUFFIXES) and not os.path.exists(source):
         return {}
     text, path = read_source(source, SUFFIXES)
     return _parse(text, path)
