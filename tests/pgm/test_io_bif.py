@@ -280,3 +280,9 @@ def test_fast_path_and_token_path_agree(name: str, monkeypatch: pytest.MonkeyPat
     fast = read_bif(text)
     monkeypatch.setattr(bif._Parser, "_fast_body", lambda self, *args: False)
     assert read_bif(text) == fast
+
+
+def test_windows_line_ends() -> None:
+    crlf = ASIA_LIKE.replace("\n", "\r\n").replace("table ", "table\r\n    ")
+    assert read_bif(crlf) == read_bif(ASIA_LIKE)
+    assert _error(crlf.replace("0.05, 0.95", "0.05, x")).line == 14  # one line lower: "table"

@@ -326,7 +326,7 @@ class _Parser:
                     return False
                 numbers += row
             else:
-                word, _, rest = statement.replace("\n", " ").replace("\t", " ").partition(" ")
+                word, _, rest = " ".join(statement.split()).partition(" ")
                 if word == "table" and whole is None and rest:
                     whole = rest.replace(",", " ").split()
                 elif word == "default" and default is None and rest:
