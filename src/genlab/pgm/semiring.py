@@ -55,6 +55,11 @@ def rescale(array: np.ndarray, inplace: bool = False) -> tuple[np.ndarray, np.nd
     return array, log_peak
 
 
+def _blasable(a: np.ndarray) -> np.ndarray:
+    """`a` itself when C-contiguous, else a C copy (strided operands push matmul off BLAS)."""
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
 @dataclass(frozen=True)
 class _Side:
     """How one operand enters a step: which axes are reduced alone, then the permutation to
@@ -158,9 +163,15 @@ class PairKernel:
         if ya is None:
             return self._finish(px, (px.shape[0], *self._produced))
         py, _ = self._prepare(ya, self.y, "sum")
-        c = np.matmul(
-            px.reshape(px.shape[0], *self._x_shape), py.reshape(py.shape[0], *self._y_shape)
-        )
+        mx = px.reshape(px.shape[0], *self._x_shape)
+        my = py.reshape(py.shape[0], *self._y_shape)
+        if self._nc == 1:  # nothing contracted: an outer product, which matmul does slowly
+            c = mx * my
+        elif mx.shape[0] == my.shape[0] == 1 and self._x_shape[0] == 1:
+            # one plain matrix product: 2-D BLAS on C-contiguous operands
+            c = (np.ascontiguousarray(mx[0, 0]) @ np.ascontiguousarray(my[0, 0]))[None, None]
+        else:  # BLAS needs unit-stride operands; reshape of a permuted view may not give them
+            c = np.matmul(_blasable(mx), _blasable(my))
         return self._finish(c, (c.shape[0], *self._produced))
 
     # -- max-product ---------------------------------------------------------------------------
