@@ -82,3 +82,22 @@ def test_help_explains_the_commands() -> None:
     assert result.exit_code == 0
     for option in ("--d-steps", "--loss", "--resume", "--minutes", "--conditional"):
         assert option in result.output
+
+
+def test_train_on_an_image_folder_with_classes(tmp_path: Path) -> None:
+    for k, name in enumerate(("cats", "dogs")):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(6):
+            Image.new("RGB", (12, 12), (40 * i, 100 * k, 20)).save(tmp_path / "data" / name /
+                                                                  f"{i}.png")
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["gan", "train", "--data", str(tmp_path / "data"), "--img-size",
+                                 "8", "--img-channels", "1", "--width", "4", "--batch-size", "4",
+                                 "--conditional", "--steps", "2", "--no-progress", "--threads",
+                                 "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    npy = tmp_path / "s.npy"
+    result = runner.invoke(app, ["gan", "sample", str(out), "--n", "3", "--labels", "1",
+                                 "--out", str(npy)])
+    assert result.exit_code == 0, result.output
+    assert np.load(npy).shape == (3, 1, 8, 8)

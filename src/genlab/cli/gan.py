@@ -73,6 +73,8 @@ def train(
     ema: float = typer.Option(0.0, help="Keep an EMA of G with this decay (e.g. 0.999); 0 = off."),
     img_size: int = typer.Option(
         0, help="Image side in pixels (default 32 for digits, 64 for folders)."),
+    img_channels: int = typer.Option(
+        0, help="Image folders: 1 (grey) or 3 (RGB, the default); the digit sets are grey."),
     width: int = typer.Option(
         0, help="Network width: channels of D's first / G's last conv (default 64; 128 for 2-D)."),
     z_dim: int = typer.Option(0, help="Noise dimension (default 100; 16 for 2-D)."),
@@ -103,7 +105,8 @@ def train(
             penalty=penalty, penalty_weight=penalty_weight, d_steps=d_steps, steps=steps,
             minutes=minutes, batch_size=batch_size, optimizer=optimizer, lr_g=lr,
             lr_d=lr_d or lr, momentum=momentum, z_dim=z_dim, z_std=z_std, width=width,
-            img_size=img_size, ema=ema, precision=precision, seed=seed, threads=threads,
+            img_size=img_size, img_channels=img_channels, ema=ema, precision=precision,
+            seed=seed, threads=threads,
             resume=resume,
             sample_every=sample_every, checkpoint_minutes=checkpoint_minutes, progress=progress,
         )

@@ -14,7 +14,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,6 @@ class Parts:
     noise: torch.Generator
     device: torch.device
     ema: nn.Module | None = None
-    history: dict[str, list[float]] = field(default_factory=lambda: {"d": [], "g": []})
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         """bf16 autocast when the config asks for it, else nothing."""
@@ -366,9 +365,11 @@ def train(config: TrainConfig) -> Path:
         raise ValueError("give a budget: steps (generator steps) or minutes")
     device = resolve_device(config.device, int(os.environ.get("LOCAL_RANK", "0")))
     dist = setup_distributed(device)
+    threads = torch.get_num_threads()
     try:
         return _run(config, dist, device)
     finally:
+        torch.set_num_threads(threads)  # the loop's thread count is not a lasting side effect
         dist.close()
 
 
