@@ -299,6 +299,7 @@ PLANNERS: dict[str, Callable[[Sequence[Scope], Sequence[int], Scope], list]] = {
     "min-degree": _plan_min_degree,
     "cotengra": _plan_cotengra,
 }
+GOOD_ENOUGH_LOG2_FLOPS = 16.0  # below this, min-fill's plan is taken without comparing
 HARD_LOG2_FLOPS = 28.0  # above this, "auto" also asks cotengra
 HOPELESS_LOG2_FLOPS = 50.0  # ... but not when no path search can bring it within reach
 PREFERRED_MAX_ENTRIES = 1 << 27  # 1 GiB of float64: plans above it lose to any that fit
@@ -318,8 +319,8 @@ def plan_contraction(
 ) -> ContractionPlan:
     """Plan the contraction of tensors with these scopes (variable ids) down to `keep`.
 
-    `planner` is a name in PLANNERS or "auto" (cheapest of greedy, min-fill and min-degree;
-    cotengra too when those cost more than 2^28 flops and it is installed).
+    `planner` is a name in PLANNERS or "auto": min-fill, and when that costs over 2^16 flops
+    the cheapest of min-fill, min-degree and greedy (cotengra too above 2^28, if installed).
     """
     scopes = [tuple(sorted(set(s))) for s in scopes]
     sizes = tuple(int(s) for s in sizes)
@@ -330,11 +331,11 @@ def plan_contraction(
         if planner not in PLANNERS:
             raise ValueError(f"unknown planner {planner!r}; choose from {sorted(PLANNERS)}")
         return _build(scopes, sizes, keep_t, PLANNERS[planner](scopes, sizes, keep_t), planner)
-    names = ["min-fill", "min-degree", "greedy"]
-    candidates = [
-        _build(scopes, sizes, keep_t, PLANNERS[name](scopes, sizes, keep_t), name) for name in names
-    ]
-    best = min(candidates, key=_preference)
+    best = _build(scopes, sizes, keep_t, PLANNERS["min-fill"](scopes, sizes, keep_t), "min-fill")
+    if best.log2_flops > GOOD_ENOUGH_LOG2_FLOPS:  # cheap models: searching more costs more
+        for name in ("min-degree", "greedy"):
+            other = _build(scopes, sizes, keep_t, PLANNERS[name](scopes, sizes, keep_t), name)
+            best = min(best, other, key=_preference)
     if HARD_LOG2_FLOPS < best.log2_flops < HOPELESS_LOG2_FLOPS:
         try:
             hard = _build(scopes, sizes, keep_t, _plan_cotengra(scopes, sizes, keep_t), "cotengra")
