@@ -1,7 +1,8 @@
 """genlab's default DCGAN vs the plain pytorch/examples DCGAN, same wall-clock budget, one process.
 
-Both train on the embedded MNIST-5k digits at 32 px for `--minutes` each (one after the
-other, same thread count) and are scored by the same cached LeNet: img/s ratio, FID, KID,
+Both train on the embedded MNIST-5k digits at 32 px for `--minutes` each (alternating in
+`--slices` slices, genlab resuming from its checkpoint, so both meet the same machine load;
+same thread count) and are scored by the same cached LeNet: img/s ratio, FID, KID,
 class coverage and the share of confidently classified samples. Then genlab's 2-D GAN on
 ring8 and grid25 for `--seeds` seeds under the VEEGAN/PacGAN protocol (2,500 samples).
 
@@ -84,50 +85,83 @@ def _weights_init(m: nn.Module) -> None:
         nn.init.zeros_(m.bias)
 
 
-def train_reference(minutes: float, seed: int, batch_size: int = 64) -> tuple[nn.Module, dict]:
-    """The pytorch/examples DCGAN loop on MNIST-5k for `minutes` of wall clock."""
-    torch.manual_seed(seed)
-    real_all = load_dataset("mnist", img_size=32).x
-    g, d = ReferenceGenerator(), ReferenceDiscriminator()
-    g.apply(_weights_init)
-    d.apply(_weights_init)
-    criterion = nn.BCELoss()
-    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    ones, zeros = torch.ones(batch_size), torch.zeros(batch_size)
-    steps, start = 0, time.perf_counter()
-    deadline = start + 60 * minutes
-    while time.perf_counter() < deadline:
-        order = torch.randperm(len(real_all))
-        for i in range(0, len(order) - batch_size + 1, batch_size):
-            real = real_all[order[i:i + batch_size]]
-            d.zero_grad()
-            err_d_real = criterion(d(real), ones)
-            err_d_real.backward()
-            fake = g(torch.randn(batch_size, 100))
-            err_d_fake = criterion(d(fake.detach()), zeros)
-            err_d_fake.backward()
-            opt_d.step()
-            g.zero_grad()
-            err_g = criterion(d(fake), ones)
-            err_g.backward()
-            opt_g.step()
-            steps += 1
-            if time.perf_counter() >= deadline:
-                break
-    wall = time.perf_counter() - start
-    return g.eval(), {"steps": steps, "wall_seconds": wall, "img_per_s": steps * batch_size / wall,
-                      "d_loss": (err_d_real + err_d_fake).item(), "g_loss": err_g.item()}
+class ReferenceRun:
+    """The pytorch/examples DCGAN loop on MNIST-5k, run in wall-clock slices."""
+
+    def __init__(self, seed: int, batch_size: int = 64) -> None:
+        torch.manual_seed(seed)
+        self.data = load_dataset("mnist", img_size=32).x
+        self.g, self.d = ReferenceGenerator(), ReferenceDiscriminator()
+        self.g.apply(_weights_init)
+        self.d.apply(_weights_init)
+        self.criterion = nn.BCELoss()
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.batch_size, self.steps, self.seconds = batch_size, 0, 0.0
+        self.order, self.cursor = torch.randperm(len(self.data)), 0
+
+    def _batch(self) -> torch.Tensor:
+        """The next shuffled minibatch (new permutation each epoch, partial batch dropped)."""
+        if self.cursor + self.batch_size > len(self.order):
+            self.order, self.cursor = torch.randperm(len(self.data)), 0
+        rows = self.order[self.cursor:self.cursor + self.batch_size]
+        self.cursor += self.batch_size
+        return self.data[rows]
+
+    def step(self) -> None:
+        """One D step (real -> 1, fake -> 0) and one G step (fake -> 1), BCE, as published."""
+        b = self.batch_size
+        ones, zeros = torch.ones(b), torch.zeros(b)
+        self.d.zero_grad()
+        self.criterion(self.d(self._batch()), ones).backward()
+        fake = self.g(torch.randn(b, 100))
+        self.criterion(self.d(fake.detach()), zeros).backward()
+        self.opt_d.step()
+        self.g.zero_grad()
+        self.criterion(self.d(fake), ones).backward()
+        self.opt_g.step()
+
+    def run(self, seconds: float) -> None:
+        """Train for `seconds` of wall clock."""
+        self.g.train()
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            self.step()
+            self.steps += 1
+        self.seconds += time.perf_counter() - start
 
 
-def train_genlab(minutes: float, seed: int, out: Path) -> tuple[nn.Module, dict]:
-    """genlab's default DCGAN run on MNIST-5k for `minutes`; its summary.json gives the speed."""
-    run = train(TrainConfig(data="mnist", minutes=minutes, seed=seed, out=str(out)))
+def genlab_slice(out: Path, minutes: float, seed: int, first: bool, threads: int
+                 ) -> tuple[int, float]:
+    """Train (or resume) genlab's default DCGAN run for `minutes`: (steps, wall seconds) of it."""
+    run = train(TrainConfig(data="mnist", minutes=minutes, seed=seed, out=str(out),
+                            resume=not first, progress=False, threads=threads))
     summary = json.loads((run / "summary.json").read_text())
-    generator, config = load_generator(run)
-    summary.update(model=config["model"], precision=config["precision"],
-                   channels_last=config["channels_last"], ema=config["ema"])
-    return generator, summary
+    return int(summary["steps_this_run"]), float(summary["wall_seconds"])
+
+
+def train_both(minutes: float, slices: int, seed: int, out: Path, threads: int
+               ) -> dict[str, tuple[nn.Module, dict[str, Any]]]:
+    """Both DCGANs for `minutes` each, alternating in `slices` slices so both meet the same load."""
+    torch.set_num_threads(threads)  # genlab's train() sets the same count for its own slices
+    reference = ReferenceRun(seed)
+    g_steps, g_seconds = 0, 0.0
+    per_slice = minutes / slices
+    for i in range(slices):
+        steps, seconds = genlab_slice(out, per_slice, seed, first=i == 0, threads=threads)
+        g_steps, g_seconds = g_steps + steps, g_seconds + seconds
+        reference.run(60 * per_slice)
+        print(f"slice {i + 1}/{slices}: genlab {g_steps} steps ({64 * steps / seconds:.0f} img/s), "
+              f"reference {reference.steps} steps; load {os.getloadavg()[0]:.2f}", flush=True)
+    generator, config = load_generator(out)
+    genlab_speed = {"steps": g_steps, "wall_seconds": g_seconds,
+                    "img_per_s": g_steps * config["batch_size"] / g_seconds,
+                    "precision": config["precision"], "channels_last": config["channels_last"],
+                    "ema": config["ema"], "batch_size": config["batch_size"]}
+    reference_speed = {"steps": reference.steps, "wall_seconds": reference.seconds,
+                       "img_per_s": reference.steps * reference.batch_size / reference.seconds}
+    return {"genlab": (generator, genlab_speed),
+            "reference": (reference.g.eval(), reference_speed)}
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -140,10 +174,10 @@ def image_benchmark(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     print(f"LeNet held-out accuracy {lenet.test_accuracy:.2%} (trained on the same 5,000 digits "
           f"the GANs see, 20% per class held out); cached at {lenet.path}")
     results: dict[str, Any] = {}
-    for name, fit in (("genlab", lambda: train_genlab(args.minutes, args.seed, out / "genlab")),
-                      ("reference", lambda: train_reference(args.minutes, args.seed))):
-        print(f"\n== training {name} for {args.minutes} min (load {os.getloadavg()[0]:.2f}) ==")
-        generator, speed = fit()
+    print(f"\n== training both for {args.minutes} min each in {args.slices} alternating slices "
+          f"(load {os.getloadavg()[0]:.2f}) ==")
+    trained = train_both(args.minutes, args.slices, args.seed, out / "genlab", args.threads)
+    for name, (generator, speed) in trained.items():
         print(f"{name}: {speed['steps']} steps, {speed['img_per_s']:.0f} img/s")
         metrics = evaluate_generator(generator, "mnist", n=args.n, seed=args.seed)
         save_grid(sample(generator, 64, seed=args.seed), out / f"{name}-samples.png", nrow=8)
@@ -160,8 +194,8 @@ def image_benchmark(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             ("largest class share", "{:.1%}", "metrics", "class_max", "≤ 15%"),
             ("confidently classified (p ≥ 0.9)", "{:.1%}", "metrics", "confident_fraction",
              "≥ 90%")]
-    lines = [f"MNIST-5k, 32 px, {args.minutes} min each, {torch.get_num_threads()} threads, "
-             f"{args.n} samples scored", "",
+    lines = [f"MNIST-5k, 32 px, {args.minutes} min each in {args.slices} alternating slices, "
+             f"{args.threads} thread(s), {args.n} samples scored", "",
              "| | genlab | reference | genlab / reference | goal |", "|---|---|---|---|---|"]
     for label, spec, part, key, goal in rows:
         a, b = g[part][key], r[part][key]
@@ -215,6 +249,12 @@ def mixture_benchmark(args: argparse.Namespace, out: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=6.0, help="budget per DCGAN (default 6)")
+    parser.add_argument("--slices", type=int, default=12,
+                        help="alternate genlab and reference in this many slices so that both "
+                        "see the same machine load (default 12: 30 s each at 6 min)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="intra-op threads for both DCGANs (default 2; use 1 on a busy "
+                        "machine: 2 threads on 2 shared cores ran 4-5x slower than 1)")
     parser.add_argument("--seeds", type=int, default=5, help="seeds per 2-D mixture (default 5)")
     parser.add_argument("--mixture-steps", type=int, default=10_000,
                         help="budget per 2-D run in generator steps (default 10,000; a step "
