@@ -24,7 +24,7 @@ DOUBTFUL = ("relational_", "sat-grid-pbl-0010")
 FAST = {
     "PR": {"Grids_12.uai", "CSP_12.uai", "Alchemy_11.uai", "Promedus_11.uai", "Pedigree_11.uai"},
     "MAR": {"Grids_12.uai", "CSP_12.uai", "Promedus_11.uai", "Pedigree_11.uai"},
-    "MAP": {"Promedas_11.uai", "Promedas_12.uai"},
+    "MAP": {"Segmentation_12.uai", "Segmentation_13.uai"},
 }
 
 

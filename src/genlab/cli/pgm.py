@@ -51,7 +51,8 @@ def _evidence(pairs: list[str] | None, evidence_file: Path | None) -> dict[str, 
     if evidence_file is not None:
         from genlab.pgm.io import read_uai_evidence
 
-        out.update({k: str(v) for k, v in read_uai_evidence(evidence_file).items()})
+        ev = read_uai_evidence(evidence_file, missing_ok=False)  # a typo must not mean "none"
+        out.update({k: str(v) for k, v in ev.items()})
     for pair in pairs or []:
         var, sep, state = pair.partition("=")
         if not sep or not var or not state:

@@ -202,6 +202,8 @@ def _elimination_order(
         if score == "min-degree":
             return (weight, 0.0)
         d = len(nb)
+        if d > EXACT_FILL_MAX_DEGREE:  # a hopeless clique anyway: skip the O(d²) count
+            return (d * (d - 1) // 2, weight)
         inside = sum(len(neighbours[u] & nb) for u in nb) // 2  # edges already among nb
         return (d * (d - 1) // 2 - inside, weight)
 
@@ -299,6 +301,7 @@ PLANNERS: dict[str, Callable[[Sequence[Scope], Sequence[int], Scope], list]] = {
     "min-degree": _plan_min_degree,
     "cotengra": _plan_cotengra,
 }
+EXACT_FILL_MAX_DEGREE = 48  # min-fill counts fill-in exactly only below this degree
 GOOD_ENOUGH_LOG2_FLOPS = 16.0  # below this, min-fill's plan is taken without comparing
 HARD_LOG2_FLOPS = 28.0  # above this, "auto" also asks cotengra
 HOPELESS_LOG2_FLOPS = 50.0  # ... but not when no path search can bring it within reach
