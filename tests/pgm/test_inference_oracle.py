@@ -124,6 +124,8 @@ def test_batched_evidence_equals_row_by_row(model, seed) -> None:
     log_z = eng.log_partition(rows, columns=observed)
     marg = eng.marginals(dict_rows)
     maps = eng.map_assignment(rows, columns=observed)
+    free = [v for v in model.variables if v not in observed][:2]
+    joint = eng.query(free, dict_rows) if free else None
     for i, ev in enumerate(dict_rows):
         assert log_z[i] == pytest.approx(brute_log_partition(model, ev), rel=1e-10, abs=1e-10)
         for v, want in brute_marginals(model, ev).items():
@@ -131,5 +133,9 @@ def test_batched_evidence_equals_row_by_row(model, seed) -> None:
         assert maps.log_probability[i] == pytest.approx(
             brute_map(model, ev)[1], rel=1e-10, abs=1e-10
         )
+        if joint is not None:
+            np.testing.assert_allclose(
+                joint[i], brute_query(model, free, ev), rtol=1e-9, atol=1e-12
+            )
         assignment = {v: int(maps.assignment[v][i]) for v in model.variables}
         assert model.log_score(assignment) == pytest.approx(maps.log_probability[i], abs=1e-9)

@@ -20,6 +20,7 @@ from genlab.pgm.inference import (
     marginals,
     query,
 )
+from genlab.pgm.io import load_model, read_bif, read_uai, write_bif, write_uai
 from genlab.pgm.models import CPT, BayesianNetwork, FactorGraph
 from genlab.pgm.plan import ContractionPlan, plan_contraction
 
@@ -37,9 +38,14 @@ __all__ = [
     "ZeroEvidenceError",
     "engine",
     "examples",
+    "load_model",
     "log_partition",
     "map_assignment",
     "marginals",
     "plan_contraction",
     "query",
+    "read_bif",
+    "read_uai",
+    "write_bif",
+    "write_uai",
 ]
