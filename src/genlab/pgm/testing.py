@@ -95,7 +95,7 @@ def brute_map(
 # hypothesis strategies (hypothesis is a test dependency: imported lazily)
 # ----------------------------------------------------------------------------------------------
 def factor_graphs(
-    max_vars: int = 7,
+    max_vars: int = 8,
     max_card: int = 3,
     max_factors: int = 8,
     max_scope: int = 3,
@@ -126,7 +126,7 @@ def factor_graphs(
     return build()
 
 
-def bayesian_networks(max_vars: int = 7, max_card: int = 3, max_parents: int = 3) -> Any:
+def bayesian_networks(max_vars: int = 8, max_card: int = 3, max_parents: int = 3) -> Any:
     """Random Bayesian networks: random DAG (parents among earlier variables), Dirichlet CPTs,
     random variable order in the CPT list."""
     from hypothesis import strategies as st
