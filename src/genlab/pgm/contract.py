@@ -38,20 +38,35 @@ class CompiledPlan:
         ]
 
     def backward_kernels(self) -> list[tuple[PairKernel, PairKernel | None]]:
-        """Kernels computing each step's operands' adjoints from the result's adjoint."""
+        """Kernels computing each step's operands' adjoints from the result's adjoint.
+
+        An adjoint only spans the variables it depends on (a variable summed out alone in a
+        step leaves its operand's adjoint constant along it), so nothing is broadcast."""
         if self._backward is None:
             scopes = self.plan.slot_scopes()
             sizes = self.plan.sizes
-            kernels = []
-            for s in self.plan.steps:
-                a, out = scopes[s.left], s.out
+            steps = self.plan.steps
+            n = self.plan.num_inputs
+            adjoint_scope: dict[int, tuple[int, ...]] = {len(scopes) - 1: scopes[-1]}
+            kernels: list[tuple[PairKernel, PairKernel | None]] = [None] * len(steps)  # type: ignore[list-item]
+            for k in range(len(steps) - 1, -1, -1):
+                s = steps[k]
+                g = adjoint_scope.get(n + k, s.out)
+                a = scopes[s.left]
                 if s.right is None:
-                    kernels.append((PairKernel(out, None, [v for v in a if v in out], sizes), None))
+                    to_a = tuple(v for v in a if v in g)
+                    kernels[k] = (PairKernel(g, None, to_a, sizes), None)
+                    adjoint_scope[s.left] = to_a
                     continue
                 b = scopes[s.right]
-                to_a = PairKernel(out, b, [v for v in a if v in out or v in b], sizes)
-                to_b = PairKernel(out, a, [v for v in b if v in out or v in a], sizes)
-                kernels.append((to_a, to_b))
+                to_a = tuple(v for v in a if v in g or v in b)
+                to_b = tuple(v for v in b if v in g or v in a)
+                kernels[k] = (PairKernel(g, b, to_a, sizes), PairKernel(g, a, to_b, sizes))
+                adjoint_scope[s.left], adjoint_scope[s.right] = to_a, to_b
+            self.adjoint_shapes = [
+                tuple(sizes[v] if v in adjoint_scope.get(i, ()) else 1 for v in scopes[i])
+                for i in range(n)
+            ]
             self._backward = kernels
         return self._backward
 
@@ -105,29 +120,15 @@ def forward(
     return Forward(slots, logs, argmax)  # type: ignore[arg-type]
 
 
-def _expand(
-    adj: np.ndarray, have: Sequence[int], want: Sequence[int], like: np.ndarray
-) -> np.ndarray:
-    """Broadcast an adjoint over `have` (a subsequence of `want`) to the full scope `want`."""
-    if len(have) == len(want):
-        return adj
-    shape = [adj.shape[0]]
-    it = iter(adj.shape[1:])
-    for v in want:
-        shape.append(next(it) if v in have else 1)
-    target = (adj.shape[0], *like.shape[1:])
-    return np.broadcast_to(adj.reshape(shape), target)
-
-
 def backward(
     compiled: CompiledPlan, fwd: Forward, root_adjoint: np.ndarray | None = None
 ) -> list[np.ndarray | None]:
     """Adjoint ∂(result)/∂(slot) for every input slot, each rescaled per row (only ratios within
-    a row matter: marginals are normalized). `root_adjoint` defaults to ones."""
+    a row matter: marginals are normalized), shaped to broadcast against its input (size-1
+    axes where it is constant). `root_adjoint` defaults to ones."""
     plan = compiled.plan
-    scopes = plan.slot_scopes()
-    n_slots = len(scopes)
-    adj: list[np.ndarray | None] = [None] * n_slots
+    kernels = compiled.backward_kernels()
+    adj: list[np.ndarray | None] = [None] * (plan.num_inputs + len(plan.steps))
     root = fwd.arrays[-1]
     adj[-1] = np.ones_like(root) if root_adjoint is None else root_adjoint
     for k in range(len(plan.steps) - 1, -1, -1):
@@ -137,17 +138,18 @@ def backward(
         adj[slot] = None
         if g is None:
             continue
-        to_a, to_b = compiled.backward_kernels()[k]
+        to_a, to_b = kernels[k]
         a, b = step.left, step.right
         if b is None:
-            ga = to_a.sum_product(g, None)
-            ga = _expand(ga, to_a.out, scopes[a], fwd.arrays[a])
+            adj[a] = rescale(to_a.sum_product(g, None))[0]
         else:
-            ga = _expand(to_a.sum_product(g, fwd.arrays[b]), to_a.out, scopes[a], fwd.arrays[a])
-            gb = _expand(to_b.sum_product(g, fwd.arrays[a]), to_b.out, scopes[b], fwd.arrays[b])
-            adj[b] = rescale(gb)[0]
-        adj[a] = rescale(ga)[0]
-    return adj[: plan.num_inputs]
+            adj[a] = rescale(to_a.sum_product(g, fwd.arrays[b]), inplace=True)[0]
+            adj[b] = rescale(to_b.sum_product(g, fwd.arrays[a]), inplace=True)[0]
+    shapes = compiled.adjoint_shapes
+    return [
+        None if x is None else x.reshape((x.shape[0], *shapes[i]))
+        for i, x in enumerate(adj[: plan.num_inputs])
+    ]
 
 
 def backtrack(compiled: CompiledPlan, fwd: Forward, batch: int) -> dict[int, np.ndarray]:

@@ -84,6 +84,7 @@ class _Prepared:
     constants: list[int]  # factor indices fully observed (a number per row)
     input_scopes: list[tuple[int, ...]]
     owners: dict[int, tuple[int, int]]  # variable -> (smallest input holding it, its axis)
+    groups: dict[int, list[tuple[str, tuple[int, ...]]]]  # input -> [(variable, axes to sum)]
 
 
 class ExactInference:
@@ -106,7 +107,7 @@ class ExactInference:
         self.sizes = tuple(g.cards[v] for v in g.variables)
         self._scopes: list[tuple[int, ...]] = []
         self._tables: list[np.ndarray] = []
-        self._logs: list[np.ndarray] = []
+        self._logs: list[float] = []
         used: set[int] = set()
         with np.errstate(divide="ignore"):
             for f in g.factors:
@@ -118,7 +119,7 @@ class ExactInference:
                 scaled = (table / (peak if peak > 0 else 1.0))[None]
                 scaled.setflags(write=False)  # shared by every query: never scaled in place
                 self._tables.append(scaled)
-                self._logs.append(np.array([np.log(peak)]))
+                self._logs.append(float(np.log(peak)))
                 used.update(ids)
         self._isolated = [i for i in range(len(self.sizes)) if i not in used]
         self._prepared: dict[tuple[tuple[int, ...], tuple[int, ...]], _Prepared] = {}
@@ -161,8 +162,14 @@ class ExactInference:
             plan = plan_contraction(
                 scopes, self.sizes, [v for v in keep if v in present], self.planner
             )
+            owners = self._owners(scopes)
+            names = self.graph.variables
+            groups: dict[int, list[tuple[str, tuple[int, ...]]]] = {}
+            for v, (k, axis) in owners.items():
+                axes = tuple(a for a in range(1, len(scopes[k]) + 1) if a != axis)
+                groups.setdefault(k, []).append((names[v], axes))
             prepared = _Prepared(
-                CompiledPlan(plan), observed, inputs, constants, scopes, self._owners(scopes)
+                CompiledPlan(plan), observed, inputs, constants, scopes, owners, groups
             )
             self._prepared[key] = prepared
         return prepared
@@ -269,34 +276,29 @@ class ExactInference:
             "marginals",
         )
         result = {v: np.empty((batch, self.sizes[i])) for v, i in self.var_id.items()}
-        owner = prepared.owners
+        for v, i in self.var_id.items():
+            if i in observed:  # point masses
+                result[v][:] = 0.0
+                result[v][np.arange(batch), rows[:, observed.index(i)]] = 1.0
+            elif i not in prepared.owners:  # in no factor: uniform
+                result[v][:] = 1.0 / self.sizes[i]
         for start in range(0, batch, chunk):
             part = rows[start : start + chunk]
             n = part.shape[0]
             arrays, logs, const = self._leaves(prepared, part)
-            if arrays:
-                fwd = forward(prepared.compiled, arrays, logs, "sum", keep_all=True)
-                self._check_nonzero(fwd.result()[0], const, start)
-                adjoints = backward(prepared.compiled, fwd)
-            else:
+            if not arrays:
                 self._check_nonzero(np.ones((1,)), const, start)
-                adjoints = []
-            products: dict[int, np.ndarray] = {}
-            for v, i in self.var_id.items():
-                out = result[v][start : start + n]
-                if i in observed:
-                    out[:] = 0.0
-                    out[np.arange(n), part[:, observed.index(i)]] = 1.0
-                elif i in owner:
-                    k, axis = owner[i]
-                    if k not in products:
-                        products[k] = arrays[k] * adjoints[k]
-                    p = products[k]
-                    axes = tuple(a for a in range(1, p.ndim) if a != axis)
-                    m = np.broadcast_to(p.sum(axis=axes) if axes else p, (n, self.sizes[i]))
-                    out[:] = m / m.sum(axis=1, keepdims=True)
-                else:
-                    out[:] = 1.0 / self.sizes[i]
+                continue
+            fwd = forward(prepared.compiled, arrays, logs, "sum", keep_all=True)
+            self._check_nonzero(fwd.result()[0], const, start)
+            adjoints = backward(prepared.compiled, fwd)
+            for k, group in prepared.groups.items():
+                p = arrays[k] * adjoints[k]  # ∝ the posterior over input k's scope
+                for v, axes in group:
+                    m = np.add.reduce(p, axis=axes) if axes else p
+                    if m.shape[0] != n:
+                        m = np.broadcast_to(m, (n, m.shape[1]))
+                    result[v][start : start + n] = m / np.add.reduce(m, axis=1, keepdims=True)
         return result if batched else {v: m[0] for v, m in result.items()}
 
     def _owners(self, scopes: list[tuple[int, ...]]) -> dict[int, tuple[int, int]]:

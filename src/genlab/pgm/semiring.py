@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,22 +25,23 @@ __all__ = ["MAX_BROADCAST_ENTRIES", "PairKernel", "rescale"]
 MAX_BROADCAST_ENTRIES = 1 << 24  # max-product materialises at most this many products at once
 
 
-def rescale(array: np.ndarray, inplace: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def rescale(array: np.ndarray, inplace: bool = False) -> tuple[np.ndarray, Any]:
     """Divide each batch row by its max; return (scaled array, log of the scales) — log 0 = −inf.
 
-    `inplace` may be set when the caller owns `array` (a fresh kernel result)."""
+    The log scale is a float for a single row (no array churn on the common path) and an
+    (N,) array otherwise. `inplace` may be set when the caller owns `array`."""
     batch = array.shape[0]
-    if batch == 1:  # the common single-query case: Python floats, no temporaries
-        peak = float(array.max()) if array.size else 0.0
+    if batch == 1:
+        peak = float(np.maximum.reduce(array, axis=None)) if array.size else 0.0
         if peak <= 0.0:
-            return array, np.array([-np.inf])
+            return array, -math.inf
         if peak != 1.0:
             if inplace and array.flags.writeable:
                 array *= 1.0 / peak
             else:
                 array = array * (1.0 / peak)
-        return array, np.array([math.log(peak)])
-    peak = array.reshape(batch, -1).max(axis=1) if array.size else np.zeros(batch)
+        return array, math.log(peak)
+    peak = np.maximum.reduce(array.reshape(batch, -1), axis=1) if array.size else np.zeros(batch)
     zero = peak <= 0
     has_zero = bool(zero.any())
     if has_zero:
@@ -146,15 +148,15 @@ class PairKernel:
                 arr = arr.sum(axis=side.reduce_axes)
             else:
                 kept_axes = [a for a in range(arr.ndim) if a not in side.reduce_axes]
-                moved = np.transpose(arr, (*kept_axes, *side.reduce_axes))
+                moved = arr.transpose((*kept_axes, *side.reduce_axes))
                 flat = moved.reshape(*moved.shape[: len(kept_axes)], -1)
                 arg = flat.argmax(axis=-1)
                 arr = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
-        return np.transpose(arr, side.perm), arg
+        return arr.transpose(side.perm), arg
 
     def _finish(self, c: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         c = c.reshape(shape)
-        return c if self.identity_out else np.transpose(c, self.out_perm)
+        return c if self.identity_out else c.transpose(self.out_perm)
 
     # -- sum-product ---------------------------------------------------------------------------
     def sum_product(self, xa: np.ndarray, ya: np.ndarray | None) -> np.ndarray:
