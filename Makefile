@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.genlab-setup
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-all lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,12 +19,15 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/genlab tour
 
+# the suite CI runs: everything but the tests marked `slow` (heavy UAI problems, long trainings)
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 -q
-
-test-fast: setup
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+# everything, slow tests included (tens of minutes on 2 cores)
+test-all: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 -q
 
 lint: setup
 	$(BIN)/ruff check .
@@ -32,6 +35,7 @@ lint: setup
 bench: setup
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/pgm_vs_peers.py
+	$(BIN)/python benchmarks/uai2014.py --task PR
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
