@@ -118,3 +118,10 @@ def test_malformed_file_error_names_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["pgm", "info", str(path)])
     assert result.exit_code == 2
     assert "bad.bif" in result.output and "line 6" in result.output
+
+
+def test_missing_evidence_file_is_an_error(red_blue_bif: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.evid"
+    result = runner.invoke(app, ["pgm", "query", str(red_blue_bif), "--evidence", str(missing)])
+    assert result.exit_code == 2
+    assert "nope.evid" in result.output.replace("\n", "")

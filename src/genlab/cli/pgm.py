@@ -51,7 +51,11 @@ def _evidence(pairs: list[str] | None, evidence_file: Path | None) -> dict[str, 
     if evidence_file is not None:
         from genlab.pgm.io import read_uai_evidence
 
-        ev = read_uai_evidence(evidence_file, missing_ok=False)  # a typo must not mean "none"
+        try:  # a typo in the path must not mean "no evidence"
+            ev = read_uai_evidence(evidence_file, missing_ok=False)
+        except (OSError, ValueError) as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from None
         out.update({k: str(v) for k, v in ev.items()})
     for pair in pairs or []:
         var, sep, state = pair.partition("=")
