@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -186,18 +186,23 @@ class ExactInference:
             raise ModelError(f"unknown variable {v!r} in {self.graph!r}")
         return v
 
-    def _chunk(self, prepared: _Prepared, batch: int, per_row_entries: int, what: str) -> int:
-        """Rows per chunk so one chunk fits the memory budget (fail fast when even one won't)."""
+    def _chunks(
+        self, prepared: _Prepared, rows: np.ndarray, per_row_entries: int, what: str
+    ) -> Iterator[tuple[int, np.ndarray, list[np.ndarray], list[Any], np.ndarray]]:
+        """(start, rows, inputs, their log scales, log constants) per slice of evidence rows,
+        each slice as large as the memory budget allows (fail fast when one row won't fit)."""
         per_row = max(1, per_row_entries) * 8
-        rows = self.max_memory // per_row
-        if rows < 1:
+        size = self.max_memory // per_row
+        if size < 1:
             plan = prepared.compiled.plan
             raise ContractionTooLarge(
                 f"{what} needs about {per_row / 2**30:.3g} GiB for one evidence row "
                 f"(plan {plan.describe()}), over the budget of {self.max_memory / 2**30:.3g} GiB; "
                 "raise max_memory, add evidence, or use approximate inference"
             )
-        return min(batch, int(rows))
+        for start in range(0, rows.shape[0], int(size)):
+            part = rows[start : start + int(size)]
+            yield (start, part, *self._leaves(prepared, part))
 
     # -- leaves --------------------------------------------------------------------------------
     def _leaves(
@@ -239,15 +244,12 @@ class ExactInference:
         observed, rows, batched = self._encode(evidence, columns)
         prepared = self._prepare(observed, ())
         out = np.empty(rows.shape[0])
-        chunk = self._chunk(
-            prepared, rows.shape[0], prepared.compiled.plan.largest_intermediate, "log_partition"
-        )
-        for start in range(0, rows.shape[0], chunk):
-            part = rows[start : start + chunk]
-            arrays, logs, const = self._leaves(prepared, part)
-            out[start : start + chunk] = (
-                self._run_log_z(prepared, arrays, logs, part.shape[0]) + const
-            )
+        per_row = prepared.compiled.plan.largest_intermediate
+        for start, part, arrays, logs, const in self._chunks(
+            prepared, rows, per_row, "log_partition"
+        ):
+            n = part.shape[0]
+            out[start : start + n] = self._run_log_z(prepared, arrays, logs, n) + const
         out += self._isolated_log(observed)
         return out if batched else float(out[0])
 
@@ -268,12 +270,8 @@ class ExactInference:
         prepared = self._prepare(observed, ())
         plan = prepared.compiled.plan
         batch = rows.shape[0]
-        chunk = self._chunk(
-            prepared,
-            batch,
-            2 * plan.total_intermediate
-            + sum(math.prod(self.sizes[v] for v in s) for s in prepared.input_scopes),
-            "marginals",
+        per_row = 2 * plan.total_intermediate + sum(
+            math.prod(self.sizes[v] for v in s) for s in prepared.input_scopes
         )
         result = {v: np.empty((batch, self.sizes[i])) for v, i in self.var_id.items()}
         for v, i in self.var_id.items():
@@ -282,10 +280,8 @@ class ExactInference:
                 result[v][np.arange(batch), rows[:, observed.index(i)]] = 1.0
             elif i not in prepared.owners:  # in no factor: uniform
                 result[v][:] = 1.0 / self.sizes[i]
-        for start in range(0, batch, chunk):
-            part = rows[start : start + chunk]
+        for start, part, arrays, logs, const in self._chunks(prepared, rows, per_row, "marginals"):
             n = part.shape[0]
-            arrays, logs, const = self._leaves(prepared, part)
             if not arrays:
                 self._check_nonzero(np.ones((1,)), const, start)
                 continue
@@ -347,12 +343,10 @@ class ExactInference:
         batch = rows.shape[0]
         shape = tuple(self.sizes[i] for i in keep)
         out = np.empty((batch, *shape))
-        chunk = self._chunk(prepared, batch, prepared.compiled.plan.largest_intermediate, "query")
+        per_row = prepared.compiled.plan.largest_intermediate
         in_plan = {v for s in prepared.input_scopes for v in s}
-        for start in range(0, batch, chunk):
-            part = rows[start : start + chunk]
+        for start, part, arrays, logs, const in self._chunks(prepared, rows, per_row, "query"):
             n = part.shape[0]
-            arrays, logs, const = self._leaves(prepared, part)
             if arrays:
                 root, _ = forward(prepared.compiled, arrays, logs, "sum").result()
             else:
@@ -382,13 +376,12 @@ class ExactInference:
         prepared = self._prepare(observed, ())
         plan = prepared.compiled.plan
         batch = rows.shape[0]
-        chunk = self._chunk(prepared, batch, 3 * plan.total_intermediate, "map_assignment")
         values = {i: np.zeros(batch, dtype=np.intp) for i in range(len(self.sizes))}
         log_p = np.empty(batch)
-        for start in range(0, batch, chunk):
-            part = rows[start : start + chunk]
+        for start, part, arrays, logs, const in self._chunks(
+            prepared, rows, 3 * plan.total_intermediate, "map_assignment"
+        ):
             n = part.shape[0]
-            arrays, logs, const = self._leaves(prepared, part)
             for j, i in enumerate(observed):
                 values[i][start : start + n] = part[:, j]
             if arrays:
