@@ -37,6 +37,8 @@ class DCGANGenerator(nn.Module):
 
     At img_size=64 there are four stride-2 transposed convolutions (width·8 -> ·4 -> ·2 -> ·1
     -> img_channels), as in the DCGAN paper. Conditional: a label embedding is appended to z.
+    It is small (embed_dim=10) on purpose: with 50 dimensions G learned to ignore z and drew
+    one image per class on MNIST (5 of 5 two-minute runs); with 10 the samples stay diverse.
 
     >>> DCGANGenerator(img_size=32, img_channels=1)(torch.randn(2, 100)).shape
     torch.Size([2, 1, 32, 32])
@@ -49,7 +51,7 @@ class DCGANGenerator(nn.Module):
         img_channels: int = 3,
         width: int = 64,
         num_classes: int = 0,
-        embed_dim: int = 50,
+        embed_dim: int = 10,
         z_std: float = 1.0,
     ) -> None:
         super().__init__()
