@@ -180,3 +180,11 @@ def test_defaults_follow_the_data(tmp_path: Path) -> None:
         TrainConfig(loss="wasserstein")
     with pytest.raises(ValueError, match="give a budget"):
         train(TrainConfig(out=str(tmp_path)))
+
+
+def test_collapse_within_classes_is_seen_by_per_class_groups() -> None:
+    real = [torch.randn(8, 4) + 5 * c for c in range(3)]
+    one_per_class = [torch.full((8, 4), 5.0 * c) + 1e-4 * torch.randn(8, 4) for c in range(3)]
+    pooled, _ = FailureWatch().diversity(0, torch.cat(one_per_class), torch.cat(real))
+    grouped, _ = FailureWatch().diversity(0, one_per_class, real)
+    assert pooled > 0.5 and grouped < 0.01  # pooled spread hides the per-class collapse

@@ -66,14 +66,19 @@ class FailureWatch:
         return None
 
     def diversity(
-        self, step: int, fake: torch.Tensor, real: torch.Tensor
+        self, step: int, fake: torch.Tensor | list[torch.Tensor],
+        real: torch.Tensor | list[torch.Tensor],
     ) -> tuple[float, str | None]:
         """Ratio of fixed-noise sample spread to real-data spread; a message if it collapsed.
 
-        An untrained G is not diverse yet, so only a fall (below `collapse` after having
-        reached twice that) counts as collapse.
+        Lists are per-class groups (conditional G): spread is then measured within each class,
+        where a conditional G collapses. An untrained G is not diverse yet, so only a fall
+        (below `collapse` after having reached twice that) counts as collapse.
         """
-        ratio = mean_distance(fake) / max(mean_distance(real), 1e-12)
+        fakes = fake if isinstance(fake, list) else [fake]
+        reals = real if isinstance(real, list) else [real]
+        spread = sum(mean_distance(f) for f in fakes) / len(fakes)
+        ratio = spread / max(sum(mean_distance(r) for r in reals) / len(reals), 1e-12)
         self.best_diversity = max(self.best_diversity, ratio)
         if ratio < self.collapse and self.best_diversity >= 2 * self.collapse:
             return ratio, self._warn(

@@ -220,8 +220,15 @@ def snapshot(parts: Parts, run_dir: Path, step: int, data: GanData, watch: Failu
         save_points(fake, path, mixture_modes(data.name), title=f"step {step}")
     else:
         save_grid(fake, path, nrow=8)
-    real = data.x[torch.randperm(len(data.x), generator=torch.Generator().manual_seed(0))[:64]]
-    ratio, message = watch.diversity(step, fake[:64], real)
+    order = torch.randperm(len(data.x), generator=torch.Generator().manual_seed(0))
+    real = data.x[order]
+    if labels is not None and data.labels is not None and not points:  # within each class
+        real_labels = data.labels[order]
+        ratio, message = watch.diversity(
+            step, [fake[labels == c] for c in range(parts.num_classes)],
+            [real[real_labels == c][:8] for c in range(parts.num_classes)])
+    else:
+        ratio, message = watch.diversity(step, fake[:64], real[:64])
     log.write({"step": step, "diversity": ratio, **({"warning": message} if message else {})})
     return path
 
