@@ -7,6 +7,7 @@ its noise is z ~ N(0, σ²I) with σ = `generator.z_std` (1 when absent).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,6 +27,12 @@ __all__ = [
 ]
 
 
+def _attr(generator: nn.Module, name: str) -> int:
+    """An integer attribute of the generator contract (z_dim, num_classes)."""
+    value: Any = getattr(generator, name)
+    return int(value)
+
+
 def _device(generator: nn.Module) -> torch.device:
     """Device of the generator's first parameter (CPU for a parameterless module)."""
     return next((p.device for p in generator.parameters()), torch.device("cpu"))
@@ -33,7 +40,7 @@ def _device(generator: nn.Module) -> torch.device:
 
 def latent(generator: nn.Module, n: int, rng: torch.Generator) -> torch.Tensor:
     """(n, z_dim) CPU noise z ~ N(0, σ²I) drawn from `rng`."""
-    return torch.randn(n, int(generator.z_dim), generator=rng) * float(
+    return torch.randn(n, _attr(generator, "z_dim"), generator=rng) * float(
         getattr(generator, "z_std", 1.0)
     )
 
@@ -68,7 +75,7 @@ def sample(
         raise ValueError(f"n must be >= 0, got {n}")
     rng = torch.Generator().manual_seed(seed)
     z = latent(generator, n, rng)
-    num_classes = int(generator.num_classes)
+    num_classes = _attr(generator, "num_classes")
     if labels is not None:
         labels = torch.as_tensor(labels, dtype=torch.int64)
         if labels.shape != (n,):
@@ -124,9 +131,9 @@ def interpolate(
     a, b = latent(generator, rows, rng), latent(generator, rows, rng)
     z = INTERPOLATIONS[method](a, b, torch.linspace(0, 1, steps))  # (steps, rows, z_dim)
     z = z.transpose(0, 1).reshape(rows * steps, -1)
-    if int(generator.num_classes):
+    if _attr(generator, "num_classes"):
         if labels is None:
-            labels = torch.randint(0, int(generator.num_classes), (rows,), generator=rng)
+            labels = torch.randint(0, _attr(generator, "num_classes"), (rows,), generator=rng)
         labels = torch.as_tensor(labels, dtype=torch.int64).repeat_interleave(steps)
     out = generate(generator, z, labels)
     return out.reshape(rows, steps, *out.shape[1:])
@@ -151,7 +158,7 @@ def make_grid(images: torch.Tensor, nrow: int, padding: int = 2) -> np.ndarray:
     return grid
 
 
-def _atomic_image_save(image: object, path: Path, **kwargs: object) -> Path:
+def _atomic_image_save(image: Any, path: Path, **kwargs: object) -> Path:
     """Save a PIL image through a temporary file and a rename (no half-written PNGs)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -67,8 +67,10 @@ class Batches:
         self.x = data.x.to(device)
         self.labels = data.labels.to(device) if use_labels and data.labels is not None else None
         self.m, self.channels_last, self.state = m, channels_last, state
-        self.sampler = DistributedSampler(range(len(data.x)), num_replicas=dist.world,
-                                          rank=dist.rank, shuffle=True, seed=seed, drop_last=True)
+        indices: Any = range(len(data.x))  # the sampler only needs len()
+        self.sampler: DistributedSampler[int] = DistributedSampler(
+            indices, num_replicas=dist.world, rank=dist.rank, shuffle=True, seed=seed,
+            drop_last=True)
         self._order = self._epoch_order()
 
     def _epoch_order(self) -> torch.Tensor:
@@ -189,8 +191,8 @@ def ema_step(parts: Parts) -> None:
         return
     for target, source in zip(parts.ema.parameters(), parts.g.parameters(), strict=True):
         target.lerp_(source, 1.0 - parts.config.ema)
-    for target, source in zip(parts.ema.buffers(), parts.g.buffers(), strict=True):
-        target.copy_(source)
+    for buffer, value in zip(parts.ema.buffers(), parts.g.buffers(), strict=True):
+        buffer.copy_(value)
 
 
 def _fixed_inputs(config: TrainConfig, g: nn.Module, num_classes: int, n: int
@@ -300,7 +302,9 @@ def _build(config: TrainConfig, data: GanData, dist: Dist, device: torch.device)
     g, d = build_pair(config.architecture(num_classes))
     g, d = g.to(device), d.to(device)
     if config.channels_last:
-        g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
+        channels_last = torch.channels_last
+        g = g.to(memory_format=channels_last)  # type: ignore[call-overload]
+        d = d.to(memory_format=channels_last)  # type: ignore[call-overload]
     g_train, d_train = g, d
     if dist.enabled:
         from torch.nn.parallel import DistributedDataParallel as DDP

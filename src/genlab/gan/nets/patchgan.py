@@ -67,7 +67,7 @@ class PatchGANDiscriminator(nn.Module):
         """(B, C, H, W) images [+ (B,) labels] -> (B, 1, H', W') logits, one per patch."""
         check_images(x, self.img_channels, None)
         check_labels(labels, self.num_classes, x.shape[0])
-        if self.num_classes:
+        if labels is not None:
             onehot = nn.functional.one_hot(labels, self.num_classes).to(x.dtype)  # (B, K)
             x = torch.cat([x, onehot[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1)
         return self.net(x)
