@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ def _torchrun(out: Path, steps: int, *extra: str) -> None:
 
 @pytest.mark.slow
 def test_two_gloo_processes_stay_in_sync_and_resume_exactly(tmp_path: Path) -> None:
-    _torchrun(tmp_path / "a", 6)
+    _torchrun(tmp_path / "a", 6, "--checkpoint-every", "3")
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())
     # ranks draw different data and noise, so equal weights mean gradients were all-reduced
     assert summary["world"] == 2 and summary["replicas_in_sync"] is True
@@ -35,7 +36,10 @@ def test_two_gloo_processes_stay_in_sync_and_resume_exactly(tmp_path: Path) -> N
     assert {"rng.noise.0", "rng.noise.1"} <= set(tensors)
     assert not torch.equal(tensors["rng.noise.0"], tensors["rng.noise.1"])  # per-rank seeds
     assert meta["state"]["cursor"] == 6 * 16  # each rank walks its half of the epoch
-    _torchrun(tmp_path / "b", 3)
+    # resume a copy of the run from its step-3 checkpoint: it must reach the same step 6
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    (tmp_path / "b" / "checkpoints" / "step-00000006.safetensors").unlink()
     _torchrun(tmp_path / "b", 6, "--resume")
-    resumed, _ = read_checkpoint(tmp_path / "b")
+    resumed, again = read_checkpoint(tmp_path / "b")
+    assert again["step"] == 6
     assert [k for k in tensors if not torch.equal(tensors[k], resumed[k])] == []

@@ -87,6 +87,7 @@ def train(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out exactly."),
     sample_every: int = typer.Option(500, help="Write a fixed-noise sample grid every N steps."),
     checkpoint_minutes: float = typer.Option(1.0, help="Checkpoint at least this often."),
+    checkpoint_every: int = typer.Option(0, help="Also checkpoint every N steps (0 = off)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Train a GAN by Algorithm 1 (k D steps per G step); checkpoints resume exactly.
@@ -108,7 +109,8 @@ def train(
             img_size=img_size, img_channels=img_channels, ema=ema, precision=precision,
             seed=seed, threads=threads,
             resume=resume,
-            sample_every=sample_every, checkpoint_minutes=checkpoint_minutes, progress=progress,
+            sample_every=sample_every, checkpoint_minutes=checkpoint_minutes,
+            checkpoint_every=checkpoint_every, progress=progress,
         )
         run_dir = run_training(config)
     except TrainingDiverged as err:
