@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,15 @@ from genlab.gan.classifier import (
 from genlab.gan.data import load_dataset
 
 TINY = ClassifierConfig(data="digits", epochs=1)  # seconds to train; for cache mechanics only
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """One intra-op thread: under `pytest -n 2` on two cores, two threads per worker thrash."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def test_stratified_split_holds_out_the_same_share_of_every_class() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,15 @@ from genlab.gan.nets.dcgan import DCGANGenerator
 
 TINY_MNIST = ClassifierConfig(data="mnist", epochs=1)  # a weak but real LeNet, trained in seconds
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """One intra-op thread: under `pytest -n 2` on two cores, two threads per worker thrash."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 class FixedPoints(nn.Module):
@@ -135,7 +145,7 @@ def eval_app() -> typer.Typer:
 def _train_tiny(out: Path, data: str, steps: int) -> Path:
     from genlab.gan.train import TrainConfig, train
 
-    return train(TrainConfig(data=data, out=str(out), steps=steps, progress=False,
+    return train(TrainConfig(data=data, out=str(out), steps=steps, progress=False, threads=1,
                              sample_every=0, width=8 if data == "mnist" else 0))
 
 
