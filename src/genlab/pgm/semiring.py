@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -62,8 +61,7 @@ def _blasable(a: np.ndarray) -> np.ndarray:
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
-@dataclass(frozen=True)
-class _Side:
+class _Side(NamedTuple):
     """How one operand enters a step: which axes are reduced alone, then the permutation to
     (batch, shared..., kept..., contracted...)."""
 
@@ -72,17 +70,14 @@ class _Side:
     perm: tuple[int, ...]  # after reduction, to (batch, shared, kept, contracted)
 
 
-def _side(
-    scope: Sequence[int],
-    shared: Sequence[int],
-    kept: Sequence[int],
-    contracted: Sequence[int],
-    alone: Sequence[int],
-) -> _Side:
+def _side(scope: tuple[int, ...], order: tuple[int, ...], alone: tuple[int, ...]) -> _Side:
+    """`order` lists the non-alone variables in (shared, kept, contracted) order."""
+    if not alone:
+        position = {v: i for i, v in enumerate(scope, 1)}
+        return _Side((), (), (0, *(position[v] for v in order)))
     reduce_axes = tuple(1 + scope.index(v) for v in alone)
-    rest = [v for v in scope if v not in alone]
-    perm = (0, *(1 + rest.index(v) for v in (*shared, *kept, *contracted)))
-    return _Side(reduce_axes, tuple(alone), perm)
+    position = {v: i for i, v in enumerate((v for v in scope if v not in alone), 1)}
+    return _Side(reduce_axes, alone, (0, *(position[v] for v in order)))
 
 
 class PairKernel:
@@ -108,34 +103,28 @@ class PairKernel:
         self.contracted = tuple(v for v in x if v in ys and v not in os_)
         self.x = _side(
             x,
-            self.shared,
-            self.kept_x,
-            self.contracted,
-            [v for v in x if v not in ys and v not in os_],
+            (*self.shared, *self.kept_x, *self.contracted),
+            tuple(v for v in x if v not in ys and v not in os_),
         )
         self.y = _side(
             yy,
-            self.shared,
-            self.contracted,
-            self.kept_y,
-            [v for v in yy if v not in xs and v not in os_],
+            (*self.shared, *self.contracted, *self.kept_y),
+            tuple(v for v in yy if v not in xs and v not in os_),
         )
         produced = (*self.shared, *self.kept_x, *self.kept_y)
         self.out = out
         self.out_perm = (0, *(1 + produced.index(v) for v in out))
         self.identity_out = self.out_perm == tuple(range(len(self.out_perm)))
 
-        def dims(vs: Sequence[int]) -> tuple[int, ...]:
-            return tuple(sizes[v] for v in vs)
-
-        s_, lx, ly, nc = (
-            math.prod(dims(g)) for g in (self.shared, self.kept_x, self.kept_y, self.contracted)
-        )
+        s_ = math.prod([sizes[v] for v in self.shared])
+        lx = math.prod([sizes[v] for v in self.kept_x])
+        ly = math.prod([sizes[v] for v in self.kept_y])
+        nc = math.prod([sizes[v] for v in self.contracted])
         self._x_shape = (s_, lx, nc)  # X as (batch, shared, kept, contracted)
         self._y_shape = (s_, nc, ly)  # Y as (batch, shared, contracted, kept)
         self._c_shape = (s_, lx, ly)
         self._nc = nc
-        self._produced = dims(produced)  # result axes before the output permutation
+        self._produced = tuple([sizes[v] for v in produced])  # axes before the output perm
 
     # -- shapes ------------------------------------------------------------------------------
     def _prepare(
