@@ -83,7 +83,8 @@ def train(
         "auto", help="auto (bf16 autocast where the CPU/GPU supports it), bf16 or fp32."),
     seed: int = typer.Option(0, help="Seed of initialisation, data order and noise."),
     threads: int = typer.Option(
-        0, help="CPU threads (0 = the cores free per process; 1 for the 2-D MLPs)."),
+        0, help="CPU threads (0 = the cores free per process; 1 for the 2-D MLPs). Use 1 when "
+                "other work shares the CPU: two threads then ran a DCGAN step ~3× slower."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out exactly."),
     sample_every: int = typer.Option(500, help="Write a fixed-noise sample grid every N steps."),
     checkpoint_minutes: float = typer.Option(1.0, help="Checkpoint at least this often."),
