@@ -88,38 +88,59 @@ class PairKernel:
     variables must all occur in x or y.
     """
 
+    __slots__ = (
+        "_c_shape",
+        "_nc",
+        "_produced",
+        "_x_shape",
+        "_y_shape",
+        "contracted",
+        "identity_out",
+        "kept_x",
+        "kept_y",
+        "out",
+        "out_perm",
+        "shared",
+        "unary",
+        "x",
+        "y",
+    )
+
     def __init__(
         self, x: Sequence[int], y: Sequence[int] | None, out: Sequence[int], sizes: Sequence[int]
     ) -> None:
-        x, out = tuple(x), tuple(out)
-        yy = tuple(y) if y is not None else ()
+        # one classification pass per side: compiling is on the path of every cold query
+        yy = () if y is None else tuple(y)
         xs, ys, os_ = set(x), set(yy), set(out)
         if not os_ <= xs | ys:
-            raise ValueError(f"output scope {out} not covered by {x} and {yy}")
+            raise ValueError(f"output scope {tuple(out)} not covered by {tuple(x)} and {yy}")
+        shared: list[int] = []
+        kept_x: list[int] = []
+        contracted: list[int] = []
+        alone_x: list[int] = []
+        for v in x:
+            if v in ys:
+                (shared if v in os_ else contracted).append(v)
+            else:
+                (kept_x if v in os_ else alone_x).append(v)
+        kept_y: list[int] = []
+        alone_y: list[int] = []
+        for v in yy:
+            if v not in xs:
+                (kept_y if v in os_ else alone_y).append(v)
         self.unary = y is None
-        self.shared = tuple(v for v in x if v in ys and v in os_)
-        self.kept_x = tuple(v for v in x if v in os_ and v not in ys)
-        self.kept_y = tuple(v for v in yy if v in os_ and v not in xs)
-        self.contracted = tuple(v for v in x if v in ys and v not in os_)
-        self.x = _side(
-            x,
-            (*self.shared, *self.kept_x, *self.contracted),
-            tuple(v for v in x if v not in ys and v not in os_),
-        )
-        self.y = _side(
-            yy,
-            (*self.shared, *self.contracted, *self.kept_y),
-            tuple(v for v in yy if v not in xs and v not in os_),
-        )
-        produced = (*self.shared, *self.kept_x, *self.kept_y)
-        self.out = out
-        self.out_perm = (0, *(1 + produced.index(v) for v in out))
+        self.shared, self.kept_x = tuple(shared), tuple(kept_x)
+        self.kept_y, self.contracted = tuple(kept_y), tuple(contracted)
+        self.x = _side(tuple(x), (*shared, *kept_x, *contracted), tuple(alone_x))
+        self.y = _side(yy, (*shared, *contracted, *kept_y), tuple(alone_y))
+        produced = {v: i for i, v in enumerate((*shared, *kept_x, *kept_y), 1)}
+        self.out = tuple(out)
+        self.out_perm = (0, *(produced[v] for v in self.out))
         self.identity_out = self.out_perm == tuple(range(len(self.out_perm)))
-
-        s_ = math.prod([sizes[v] for v in self.shared])
-        lx = math.prod([sizes[v] for v in self.kept_x])
-        ly = math.prod([sizes[v] for v in self.kept_y])
-        nc = math.prod([sizes[v] for v in self.contracted])
+        s_ = math.prod([sizes[v] for v in shared])
+        lx = math.prod([sizes[v] for v in kept_x])
+        ly = math.prod([sizes[v] for v in kept_y])
+        nc = math.prod([sizes[v] for v in contracted])
         self._x_shape = (s_, lx, nc)  # X as (batch, shared, kept, contracted)
         self._y_shape = (s_, nc, ly)  # Y as (batch, shared, contracted, kept)
         self._c_shape = (s_, lx, ly)
