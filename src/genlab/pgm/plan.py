@@ -198,13 +198,13 @@ def _elimination_order(
 
     def cost(v: int) -> tuple[float, float]:
         nb = neighbours[v]
-        weight = sum(log_size[u] for u in nb)
+        weight = sum([log_size[u] for u in nb])
         if score == "min-degree":
             return (weight, 0.0)
         d = len(nb)
         if d > EXACT_FILL_MAX_DEGREE:  # a hopeless clique anyway: skip the O(d²) count
             return (d * (d - 1) // 2, weight)
-        inside = sum(len(neighbours[u] & nb) for u in nb) // 2  # edges already among nb
+        inside = sum([len(neighbours[u] & nb) for u in nb]) // 2  # edges already among nb
         return (d * (d - 1) // 2 - inside, weight)
 
     version = dict.fromkeys(neighbours, 0)
@@ -242,8 +242,9 @@ def _elimination_pairs(
             holders.setdefault(v, set()).add(i)
     pairs: list[tuple[int, int]] = []
     next_slot = n
+    entries = {i: _size(s, sizes) for i, s in enumerate(scopes)}  # slot -> table size
     for v in _elimination_order(scopes, sizes, keep, score):
-        group = sorted(holders.pop(v), key=lambda s: _size(tuple(live[s]), sizes))
+        group = sorted(holders.pop(v), key=entries.__getitem__)
         if len(group) < 2:
             if group:  # a lone holder sums v out inside its next pairwise step
                 live[group[0]].discard(v)
@@ -258,6 +259,7 @@ def _elimination_pairs(
                 holders[u].discard(b)
                 holders[u].add(next_slot)
             live[next_slot] = merged
+            entries[next_slot] = _size(tuple(merged), sizes)
             a = next_slot
             next_slot += 1
     return pairs

@@ -73,11 +73,10 @@ class _Side(NamedTuple):
 def _side(scope: tuple[int, ...], order: tuple[int, ...], alone: tuple[int, ...]) -> _Side:
     """`order` lists the non-alone variables in (shared, kept, contracted) order."""
     if not alone:
-        position = {v: i for i, v in enumerate(scope, 1)}
-        return _Side((), (), (0, *(position[v] for v in order)))
-    reduce_axes = tuple(1 + scope.index(v) for v in alone)
-    position = {v: i for i, v in enumerate((v for v in scope if v not in alone), 1)}
-    return _Side(reduce_axes, alone, (0, *(position[v] for v in order)))
+        return _Side((), (), (0, *[scope.index(v) + 1 for v in order]))
+    rest = tuple([v for v in scope if v not in alone])
+    reduce_axes = tuple([scope.index(v) + 1 for v in alone])
+    return _Side(reduce_axes, alone, (0, *[rest.index(v) + 1 for v in order]))
 
 
 class PairKernel:
