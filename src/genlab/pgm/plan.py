@@ -278,11 +278,12 @@ def _plan_cotengra(scopes: Sequence[Scope], sizes: Sequence[int], keep: Scope) -
 
     inputs = [tuple(s) for s in scopes]
     size_dict = {v: sizes[v] for s in scopes for v in s}
-    opt = cotengra.HyperOptimizer(
+    opt = cotengra.HyperOptimizer(  # bounded: in-process, a few seconds at most
         methods=["greedy", "kahypar"] if _has_kahypar() else ["greedy"],
-        max_repeats=64,
-        max_time=10,
+        max_repeats=16,
+        max_time=COTENGRA_SECONDS,
         minimize="flops",
+        parallel=False,
         progbar=False,
     )
     path = opt.search(inputs, tuple(keep), size_dict).get_path()
@@ -305,6 +306,8 @@ PLANNERS: dict[str, Callable[[Sequence[Scope], Sequence[int], Scope], list]] = {
 }
 EXACT_FILL_MAX_DEGREE = 48  # min-fill counts fill-in exactly only below this degree
 GOOD_ENOUGH_LOG2_FLOPS = 16.0  # below this, min-fill's plan is taken without comparing
+COTENGRA_SECONDS = 4.0  # search budget when "auto" calls cotengra
+COTENGRA_MAX_INPUTS = 250  # beyond this one cotengra trial alone overruns (34 s on Grids_17)
 HARD_LOG2_FLOPS = 28.0  # above this, "auto" also asks cotengra
 HOPELESS_LOG2_FLOPS = 50.0  # ... but not when no path search can bring it within reach
 PREFERRED_MAX_ENTRIES = 1 << 27  # 1 GiB of float64: plans above it lose to any that fit
@@ -325,7 +328,8 @@ def plan_contraction(
     """Plan the contraction of tensors with these scopes (variable ids) down to `keep`.
 
     `planner` is a name in PLANNERS or "auto": min-fill, and when that costs over 2^16 flops
-    the cheapest of min-fill, min-degree and greedy (cotengra too above 2^28, if installed).
+    the cheapest of min-fill, min-degree and greedy (cotengra too above 2^28 for models of at
+    most 250 tensors, if installed).
     """
     scopes = [tuple(sorted(set(s))) for s in scopes]
     sizes = tuple(int(s) for s in sizes)
@@ -341,9 +345,10 @@ def plan_contraction(
         for name in ("min-degree", "greedy"):
             other = _build(scopes, sizes, keep_t, PLANNERS[name](scopes, sizes, keep_t), name)
             best = min(best, other, key=_preference)
-    if HARD_LOG2_FLOPS < best.log2_flops < HOPELESS_LOG2_FLOPS:
+    is_hard = HARD_LOG2_FLOPS < best.log2_flops < HOPELESS_LOG2_FLOPS
+    if is_hard and len(scopes) <= COTENGRA_MAX_INPUTS:
         try:
-            hard = _build(scopes, sizes, keep_t, _plan_cotengra(scopes, sizes, keep_t), "cotengra")
+            found = _build(scopes, sizes, keep_t, _plan_cotengra(scopes, sizes, keep_t), "cotengra")
         except ImportError:
             return best
         if (hard.log2_flops, hard.largest_intermediate) < (
