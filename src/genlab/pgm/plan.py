@@ -351,11 +351,7 @@ def plan_contraction(
             found = _build(scopes, sizes, keep_t, _plan_cotengra(scopes, sizes, keep_t), "cotengra")
         except ImportError:
             return best
-        if (hard.log2_flops, hard.largest_intermediate) < (
-            best.log2_flops,
-            best.largest_intermediate,
-        ):
-            best = hard
+        best = min(best, found, key=_preference)
     return best
 
 
