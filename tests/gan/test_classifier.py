@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +22,6 @@ from genlab.gan.classifier import (
 from genlab.gan.data import load_dataset
 
 TINY = ClassifierConfig(data="digits", epochs=1)  # seconds to train; for cache mechanics only
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """One intra-op thread: under `pytest -n 2` on two cores, two threads per worker thrash."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_stratified_split_holds_out_the_same_share_of_every_class() -> None:
@@ -83,13 +73,13 @@ def test_cache_is_keyed_atomic_safetensors_and_reused(
     again = load_or_train_classifier(TINY, progress=False)
     assert again.path == first.path
     assert np.array_equal(again.real_features, first.real_features)
-    np.testing.assert_allclose(again.real_cov, np.cov(first.real_features.astype(np.float64),
-                                                      rowvar=False))
+    np.testing.assert_allclose(
+        again.real_cov, np.cov(first.real_features.astype(np.float64), rowvar=False)
+    )
     x = load_dataset("digits").x[:50]
     assert np.array_equal(classify(again.model, x)[1], classify(first.model, x)[1])
     with pytest.raises(AssertionError, match="reused"):  # another recipe is another key
-        load_or_train_classifier(ClassifierConfig(data="digits", epochs=1, seed=1),
-                                 progress=False)
+        load_or_train_classifier(ClassifierConfig(data="digits", epochs=1, seed=1), progress=False)
 
 
 def test_a_corrupt_cache_entry_is_retrained_not_trusted(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +21,6 @@ from genlab.gan.nets.dcgan import DCGANGenerator
 
 TINY_MNIST = ClassifierConfig(data="mnist", epochs=1)  # a weak but real LeNet, trained in seconds
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """One intra-op thread: under `pytest -n 2` on two cores, two threads per worker thrash."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 class FixedPoints(nn.Module):
@@ -92,11 +82,23 @@ def test_nan_samples_are_an_error_not_a_number() -> None:
 
 
 def test_real_digits_score_far_better_than_an_untrained_dcgan(cache_dir: Path) -> None:
-    real = evaluate_images(RealDigits(conditional=False), "mnist", n=500, classifier=TINY_MNIST,
-                           cache_dir=cache_dir, progress=False)
+    real = evaluate_images(
+        RealDigits(conditional=False),
+        "mnist",
+        n=500,
+        classifier=TINY_MNIST,
+        cache_dir=cache_dir,
+        progress=False,
+    )
     torch.manual_seed(0)
-    noise = evaluate_images(DCGANGenerator(img_size=32, img_channels=1), "mnist", n=500,
-                            classifier=TINY_MNIST, cache_dir=cache_dir, progress=False)
+    noise = evaluate_images(
+        DCGANGenerator(img_size=32, img_channels=1),
+        "mnist",
+        n=500,
+        classifier=TINY_MNIST,
+        cache_dir=cache_dir,
+        progress=False,
+    )
     assert real["fid"] < 0.05 * noise["fid"]
     assert real["kid"] < 0.05 * noise["kid"]
     assert real["precision"] > 0.9
@@ -110,22 +112,41 @@ def test_real_digits_score_far_better_than_an_untrained_dcgan(cache_dir: Path) -
 
 
 def test_conditional_generator_is_checked_against_its_labels(cache_dir: Path) -> None:
-    metrics = evaluate_images(RealDigits(conditional=True), "mnist", n=200, classifier=TINY_MNIST,
-                              cache_dir=cache_dir, progress=False)
+    metrics = evaluate_images(
+        RealDigits(conditional=True),
+        "mnist",
+        n=200,
+        classifier=TINY_MNIST,
+        cache_dir=cache_dir,
+        progress=False,
+    )
     assert [metrics[f"class_{c}"] for c in range(10)] == pytest.approx(
-        [0.1] * 10, abs=0.05)  # balanced labels, mostly classified right
+        [0.1] * 10, abs=0.05
+    )  # balanced labels, mostly classified right
     assert metrics["label_accuracy"] > 0.8
 
 
 def test_image_metrics_refuse_a_mismatched_classifier(cache_dir: Path) -> None:
     with pytest.raises(ValueError, match="at 32 px, the generator makes 64 px"):
-        evaluate_images(DCGANGenerator(img_size=64, img_channels=1), "mnist", n=20,
-                        classifier=TINY_MNIST, cache_dir=cache_dir)
+        evaluate_images(
+            DCGANGenerator(img_size=64, img_channels=1),
+            "mnist",
+            n=20,
+            classifier=TINY_MNIST,
+            cache_dir=cache_dir,
+        )
 
 
 def test_format_table_lists_every_metric_and_folds_the_histogram() -> None:
-    table = format_table({"fid": 1.23456, "reverse_kl": math.inf, "class_0": 0.25,
-                          "class_1": 0.75, "new_metric": 2.0})
+    table = format_table(
+        {
+            "fid": 1.23456,
+            "reverse_kl": math.inf,
+            "class_0": 0.25,
+            "class_1": 0.75,
+            "new_metric": 2.0,
+        }
+    )
     lines = table.splitlines()
     assert lines[:2] == ["| metric | value |", "|---|---|"]
     assert "| FID (LeNet features) ↓ | 1.235 |" in lines
@@ -145,8 +166,17 @@ def eval_app() -> typer.Typer:
 def _train_tiny(out: Path, data: str, steps: int) -> Path:
     from genlab.gan.train import TrainConfig, train
 
-    return train(TrainConfig(data=data, out=str(out), steps=steps, progress=False, threads=1,
-                             sample_every=0, width=8 if data == "mnist" else 0))
+    return train(
+        TrainConfig(
+            data=data,
+            out=str(out),
+            steps=steps,
+            progress=False,
+            threads=1,
+            sample_every=0,
+            width=8 if data == "mnist" else 0,
+        )
+    )
 
 
 def test_eval_command_prints_a_table_and_valid_json(tmp_path: Path, eval_app: typer.Typer) -> None:

@@ -9,7 +9,6 @@ Files are written to a temporary name and renamed, so a kill never leaves half a
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from genlab._atomic import atomic_write_bytes
 from genlab._version import __version__
 from genlab.gan.nets import Architecture, build_pair
 
@@ -134,18 +134,12 @@ def load_optimizer(
 
 
 def write_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
-    """Atomically write tensors + JSON metadata: temporary file, fsync, rename."""
-    from safetensors.torch import save_file
+    """Atomically write tensors + JSON metadata (genlab._atomic: temporary file, fsync, rename)."""
+    from safetensors.torch import save
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, "genlab_version": __version__}
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp), metadata={"genlab": json.dumps({**header, **meta})})
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    return path
+    data = save(tensors, metadata={"genlab": json.dumps({**header, **meta})})
+    return atomic_write_bytes(path, data)
 
 
 def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

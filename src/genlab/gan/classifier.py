@@ -27,6 +27,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from torch import nn
 
+from genlab._atomic import atomic_write_bytes
 from genlab.gan.data import GanData, load_dataset
 
 __all__ = [
@@ -207,17 +208,6 @@ def _cache_paths(root: Path, config: ClassifierConfig, key: str) -> tuple[Path, 
     return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
 
 
-def _atomic_write(path: Path, payload: bytes) -> None:
-    """Write to a temporary file beside `path`, flush to disk, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(payload)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def _load_cached(weights: Path, meta: Path, config: ClassifierConfig, key: str
                  ) -> TrainedClassifier | None:
     """The cached entry, or None when it is missing, stale or unreadable."""
@@ -269,6 +259,6 @@ def load_or_train_classifier(
             "num_classes": data.num_classes, "feature_dim": model.feature_dim,
             "num_real": int(data.x.shape[0]), "test_accuracy": accuracy,
             "note": "trained on the same images the GAN trains on, minus a stratified hold-out"}
-    _atomic_write(weights, save(tensors))
-    _atomic_write(meta, json.dumps(info, indent=2).encode())  # last: marks the entry complete
+    atomic_write_bytes(weights, save(tensors))
+    atomic_write_bytes(meta, json.dumps(info, indent=2).encode())  # last: marks the entry complete
     return TrainedClassifier(model, config, accuracy, features, mean, cov, weights, info)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
 from pathlib import Path
+
+from genlab._atomic import atomic_write_bytes
 
 __all__ = ["Source", "line_at", "looks_like_path", "read_source", "write_text"]
 
@@ -49,12 +50,4 @@ def write_text(path: Source, text: str) -> None:
     data = text.encode("utf-8")
     if target.name.lower().endswith(".gz"):
         data = gzip.compress(data, mtime=0)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a model file is ordinary data
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(target, data)
