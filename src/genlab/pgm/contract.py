@@ -25,8 +25,12 @@ class CompiledPlan:
     """A plan with one kernel per step (forward) and two per pairwise step (backward)."""
 
     plan: ContractionPlan
+    wanted: frozenset[int] | None = None  # inputs whose adjoints backward() must deliver
     kernels: list[PairKernel] = field(init=False)
-    _backward: list[tuple[PairKernel, PairKernel | None]] | None = field(init=False, default=None)
+    _backward: list[tuple[PairKernel | None, PairKernel | None]] | None = field(
+        init=False, default=None
+    )
+    adjoint_shapes: list[tuple[int, ...]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         scopes = self.plan.slot_scopes()
@@ -37,32 +41,38 @@ class CompiledPlan:
             for s in self.plan.steps
         ]
 
-    def backward_kernels(self) -> list[tuple[PairKernel, PairKernel | None]]:
+    def backward_kernels(self) -> list[tuple[PairKernel | None, PairKernel | None]]:
         """Kernels computing each step's operands' adjoints from the result's adjoint.
 
-        An adjoint only spans the variables it depends on (a variable summed out alone in a
-        step leaves its operand's adjoint constant along it), so nothing is broadcast."""
+        Only operands on the way to a `wanted` input get one (marginals need the adjoints of a
+        few inputs, not all). An adjoint only spans the variables it depends on (a variable
+        summed out alone in a step leaves its operand's adjoint constant along it)."""
         if self._backward is None:
             scopes = self.plan.slot_scopes()
             sizes = self.plan.sizes
             steps = self.plan.steps
             n = self.plan.num_inputs
+            needed = [self.wanted is None or i in self.wanted for i in range(n)]
+            for s in steps:
+                needed.append(needed[s.left] or (s.right is not None and needed[s.right]))
             adjoint_scope: dict[int, tuple[int, ...]] = {len(scopes) - 1: scopes[-1]}
-            kernels: list[tuple[PairKernel, PairKernel | None]] = [None] * len(steps)  # type: ignore[list-item]
+            kernels: list[tuple[PairKernel | None, PairKernel | None]] = []
             for k in range(len(steps) - 1, -1, -1):
                 s = steps[k]
                 g = adjoint_scope.get(n + k, s.out)
                 a = scopes[s.left]
-                if s.right is None:
-                    to_a = tuple(v for v in a if v in g)
-                    kernels[k] = (PairKernel(g, None, to_a, sizes), None)
-                    adjoint_scope[s.left] = to_a
-                    continue
-                b = scopes[s.right]
+                b = scopes[s.right] if s.right is not None else ()
                 to_a = tuple(v for v in a if v in g or v in b)
                 to_b = tuple(v for v in b if v in g or v in a)
-                kernels[k] = (PairKernel(g, b, to_a, sizes), PairKernel(g, a, to_b, sizes))
-                adjoint_scope[s.left], adjoint_scope[s.right] = to_a, to_b
+                kernel_a = kernel_b = None
+                if needed[s.left]:
+                    kernel_a = PairKernel(g, None if s.right is None else b, to_a, sizes)
+                    adjoint_scope[s.left] = to_a
+                if s.right is not None and needed[s.right]:
+                    kernel_b = PairKernel(g, a, to_b, sizes)
+                    adjoint_scope[s.right] = to_b
+                kernels.append((kernel_a, kernel_b))
+            kernels.reverse()
             self.adjoint_shapes = [
                 tuple(sizes[v] if v in adjoint_scope.get(i, ()) else 1 for v in scopes[i])
                 for i in range(n)
@@ -123,9 +133,10 @@ def forward(
 def backward(
     compiled: CompiledPlan, fwd: Forward, root_adjoint: np.ndarray | None = None
 ) -> list[np.ndarray | None]:
-    """Adjoint ∂(result)/∂(slot) for every input slot, each rescaled per row (only ratios within
-    a row matter: marginals are normalized), shaped to broadcast against its input (size-1
-    axes where it is constant). `root_adjoint` defaults to ones."""
+    """Adjoint ∂(result)/∂(slot) for every wanted input slot (None for the others), each
+    rescaled per row (only ratios within a row matter: marginals are normalized) and shaped to
+    broadcast against its input (size-1 axes where it is constant). `root_adjoint` defaults
+    to ones."""
     plan = compiled.plan
     kernels = compiled.backward_kernels()
     adj: list[np.ndarray | None] = [None] * (plan.num_inputs + len(plan.steps))
@@ -140,10 +151,10 @@ def backward(
             continue
         to_a, to_b = kernels[k]
         a, b = step.left, step.right
-        if b is None:
-            adj[a] = rescale(to_a.sum_product(g, None))[0]
-        else:
-            adj[a] = rescale(to_a.sum_product(g, fwd.arrays[b]), inplace=True)[0]
+        if to_a is not None:
+            other = None if b is None else fwd.arrays[b]
+            adj[a] = rescale(to_a.sum_product(g, other), inplace=b is not None)[0]
+        if to_b is not None:
             adj[b] = rescale(to_b.sum_product(g, fwd.arrays[a]), inplace=True)[0]
     shapes = compiled.adjoint_shapes
     return [

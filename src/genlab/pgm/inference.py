@@ -168,9 +168,8 @@ class ExactInference:
             for v, (k, axis) in owners.items():
                 axes = tuple(a for a in range(1, len(scopes[k]) + 1) if a != axis)
                 groups.setdefault(k, []).append((names[v], axes))
-            prepared = _Prepared(
-                CompiledPlan(plan), observed, inputs, constants, scopes, owners, groups
-            )
+            compiled = CompiledPlan(plan, wanted=frozenset(groups))  # adjoints marginals read
+            prepared = _Prepared(compiled, observed, inputs, constants, scopes, owners, groups)
             self._prepared[key] = prepared
         return prepared
 
