@@ -54,8 +54,11 @@ def train(
         False, "--conditional", help="Class-conditional G and D (needs labelled data)."),
     loss: str = typer.Option(
         "nonsaturating", help="minimax (Algorithm 1 exactly), nonsaturating, hinge or lsgan."),
-    penalty: str = typer.Option("none", help="none, r1 (on real data) or gp (WGAN-GP)."),
-    penalty_weight: float = typer.Option(10.0, help="Weight of the penalty."),
+    penalty: str = typer.Option(
+        "auto", help="auto (r1 for 2-D data, none for images), none, r1 (on real data) or gp "
+                     "(WGAN-GP)."),
+    penalty_weight: float | None = typer.Option(
+        None, help="Weight of the penalty (default 1 for r1 on 2-D data, else 10)."),
     d_steps: int = typer.Option(1, "--d-steps", "-k", help="Discriminator steps per G step (k)."),
     minutes: float | None = typer.Option(
         None, "--minutes", "-m",
@@ -70,7 +73,9 @@ def train(
     lr_d: float | None = typer.Option(
         None, help="Learning rate of D if it should differ from --lr."),
     momentum: float = typer.Option(0.5, help="SGD momentum."),
-    ema: float = typer.Option(0.0, help="Keep an EMA of G with this decay (e.g. 0.999); 0 = off."),
+    ema: float | None = typer.Option(
+        None, help="Sample from an EMA of G with this decay (e.g. 0.999); 0 = off. "
+                   "Default 0.99 for 2-D data, off for images."),
     img_size: int = typer.Option(
         0, help="Image side in pixels (default 32 for digits, 64 for folders)."),
     img_channels: int = typer.Option(

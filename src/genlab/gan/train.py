@@ -159,7 +159,8 @@ def d_step(parts: Parts, batches: Batches, step: int, run_dir: Path) -> float:
         def critic(x: torch.Tensor) -> torch.Tensor:
             return parts.d_train(x, real_labels)
 
-        loss = loss + config.penalty_weight * PENALTIES[config.penalty](critic, real, fake.float())
+        weight = config.penalty_weight or 0.0
+        loss = loss + weight * PENALTIES[config.penalty](critic, real, fake.float())
     value = _finite(loss.item(), "discriminator", step, run_dir)
     parts.opt_d.zero_grad(set_to_none=True)
     loss.backward()
@@ -190,7 +191,7 @@ def ema_step(parts: Parts) -> None:
     if parts.ema is None:
         return
     for target, source in zip(parts.ema.parameters(), parts.g.parameters(), strict=True):
-        target.lerp_(source, 1.0 - parts.config.ema)
+        target.lerp_(source, 1.0 - (parts.config.ema or 0.0))
     for buffer, value in zip(parts.ema.buffers(), parts.g.buffers(), strict=True):
         buffer.copy_(value)
 
@@ -311,7 +312,7 @@ def _build(config: TrainConfig, data: GanData, dist: Dist, device: torch.device)
 
         ids = [device.index] if device.type == "cuda" else None
         g_train, d_train = DDP(g, device_ids=ids), DDP(d, device_ids=ids)
-    ema = copy.deepcopy(g).requires_grad_(False) if config.ema > 0 else None
+    ema = copy.deepcopy(g).requires_grad_(False) if (config.ema or 0.0) > 0 else None
     return Parts(
         config=config, num_classes=num_classes, g=g, d=d, g_train=g_train, d_train=d_train,
         opt_g=_optimizer(config, g.parameters(), config.lr_g or 0.0),
