@@ -17,7 +17,6 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import opt_einsum
 
 __all__ = ["PLANNERS", "ContractionPlan", "Step", "plan_contraction"]
@@ -55,10 +54,6 @@ class ContractionPlan:
     @property
     def num_inputs(self) -> int:
         return len(self.scopes)
-
-    @property
-    def result_slot(self) -> int:
-        return self.num_inputs + len(self.steps) - 1 if self.steps else 0
 
     def slot_scopes(self) -> list[Scope]:
         """Scope of every slot: inputs then step outputs."""
@@ -360,8 +355,3 @@ def plan_contraction(
             return best
         best = min(best, found, key=_preference)
     return best
-
-
-def scope_sizes(scopes: Sequence[Scope], sizes: Sequence[int]) -> np.ndarray:
-    """Number of entries of each scope (for reports)."""
-    return np.array([_size(s, sizes) for s in scopes], dtype=np.int64)

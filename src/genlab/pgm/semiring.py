@@ -100,7 +100,6 @@ class PairKernel:
         "out",
         "out_perm",
         "shared",
-        "unary",
         "x",
         "y",
     )
@@ -127,7 +126,6 @@ class PairKernel:
         for v in yy:
             if v not in xs:
                 (kept_y if v in os_ else alone_y).append(v)
-        self.unary = y is None
         self.shared, self.kept_x = tuple(shared), tuple(kept_x)
         self.kept_y, self.contracted = tuple(kept_y), tuple(contracted)
         self.x = _side(tuple(x), (*shared, *kept_x, *contracted), tuple(alone_x))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -281,7 +280,3 @@ class BayesianNetwork:
     ) -> BayesianNetwork:
         """Build from {variable: (parents, table)} — a shorthand for the CPT list."""
         return cls([CPT(v, t, tuple(p)) for v, (p, t) in tables.items()], states, name=name)
-
-    def all_assignments(self) -> itertools.product:
-        """Every joint state assignment (for tiny networks and tests)."""
-        return itertools.product(*(range(self.cards[v]) for v in self.variables))
