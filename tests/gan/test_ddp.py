@@ -43,3 +43,37 @@ def test_two_gloo_processes_stay_in_sync_and_resume_exactly(tmp_path: Path) -> N
     resumed, again = read_checkpoint(tmp_path / "b")
     assert again["step"] == 6
     assert [k for k in tensors if not torch.equal(tensors[k], resumed[k])] == []
+
+
+NAN_ON_RANK_1 = """
+import dataclasses, os, sys
+from genlab.gan import losses
+from genlab.gan.train import TrainConfig, TrainingDiverged, train
+good, calls = losses.LOSSES["nonsaturating"], {"n": 0}
+def g_loss(fake):
+    calls["n"] += 1
+    return good.g(fake) * (float("nan") if os.environ["RANK"] == "1" and calls["n"] > 3 else 1.0)
+losses.LOSSES["nonsaturating"] = dataclasses.replace(good, g=g_loss)
+try:
+    train(TrainConfig(data="digits", img_size=16, width=8, batch_size=16, steps=10,
+                      checkpoint_every=2, out=sys.argv[1], progress=False, sample_every=0,
+                      threads=1, precision="fp32"))
+except TrainingDiverged as err:
+    print(f"rank {os.environ['RANK']} stopped: {err}", flush=True)
+    sys.exit(3)
+"""
+
+
+@pytest.mark.slow
+def test_a_nan_on_one_rank_stops_every_rank(tmp_path: Path) -> None:
+    script = tmp_path / "nan_on_rank_1.py"
+    script.write_text(NAN_ON_RANK_1)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           str(script), str(tmp_path / "run")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=180)  # no hang
+    assert done.returncode != 0
+    for rank in (0, 1):
+        assert f"rank {rank} stopped: training diverged at step 3" in done.stdout, done.stdout
+    assert "generator loss is nan on rank 1" in done.stdout
+    assert "generator loss is not finite on rank 1" in done.stdout  # rank 0's own view
+    assert (tmp_path / "run" / "checkpoints" / "step-00000002.safetensors").is_file()

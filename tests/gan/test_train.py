@@ -17,7 +17,7 @@ from genlab.gan.config import TrainConfig, resolve_config
 from genlab.gan.data import load_dataset
 from genlab.gan.distributed import Dist
 from genlab.gan.monitor import FailureWatch, TrainingDiverged, TrainingWarning
-from genlab.gan.train import Batches, LoopState, _build, d_step, g_step, train
+from genlab.gan.train import Batches, LoopState, _build, d_step, g_step, lr_factor, train
 
 TINY = {"data": "digits", "img_size": 16, "width": 8, "batch_size": 16, "precision": "fp32",
         "progress": False, "sample_every": 0, "threads": 1}
@@ -45,7 +45,7 @@ def test_discriminator_steps_reduce_its_loss_on_a_fixed_batch(tmp_path: Path) ->
 
     before = fixed_loss()
     for _ in range(15):
-        d_step(parts, batches, 0, tmp_path)
+        d_step(parts, batches, 0)
     assert fixed_loss() < 0.5 * before
 
 
@@ -53,7 +53,7 @@ def test_generator_step_freezes_d_and_k_d_steps_per_g_step(tmp_path: Path) -> No
     parts, _, _ = _parts(tmp_path)
     d_before = [p.detach().clone() for p in parts.d.parameters()]
     g_before = [p.detach().clone() for p in parts.g.parameters()]
-    g_step(parts, 0, tmp_path)
+    g_step(parts, 0)
     assert all(torch.equal(a, b) for a, b in zip(d_before, parts.d.parameters(), strict=True))
     assert all(p.grad is None for p in parts.d.parameters())
     assert all(p.requires_grad for p in parts.d.parameters())  # unfrozen again
@@ -170,6 +170,9 @@ def test_defaults_follow_the_data(tmp_path: Path) -> None:
     assert (images.model, images.batch_size, images.lr_g, images.betas) == (
         "dcgan", 64, 2e-4, (0.5, 0.999))
     assert (images.img_size, images.img_channels, images.loss) == (32, 1, "nonsaturating")
+    assert (images.width, images.channels_last) == (32, True)  # narrow at 32 px
+    big = resolve_config(TrainConfig(img_size=64), load_dataset("digits", 64), cpu)
+    assert big.width == 64
     points = resolve_config(TrainConfig(data="ring8"), load_dataset("ring8"), cpu)
     assert (points.model, points.img_size, points.channels_last) == ("mlp", 0, False)
     assert resolve_config(TrainConfig(precision="fp32"), load_dataset("digits"),
@@ -188,3 +191,30 @@ def test_collapse_within_classes_is_seen_by_per_class_groups() -> None:
     pooled, _ = FailureWatch().diversity(0, torch.cat(one_per_class), torch.cat(real))
     grouped, _ = FailureWatch().diversity(0, one_per_class, real)
     assert pooled > 0.5 and grouped < 0.01  # pooled spread hides the per-class collapse
+
+
+def test_lr_decay_falls_linearly_over_the_last_part_of_the_budget() -> None:
+    config = TrainConfig(steps=100, lr_decay=0.5)
+    assert [lr_factor(config, s, 0.0) for s in (0, 50, 75, 90, 100)] == [1.0, 1.0, 0.5,
+                                                                         pytest.approx(0.2), 0.0]
+    assert lr_factor(TrainConfig(steps=100, lr_decay=0.0), 99, 0.0) == 1.0
+    timed = TrainConfig(minutes=2.0, lr_decay=1.0)  # a wall-clock budget decays with time
+    assert lr_factor(timed, 10**6, 30.0) == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="lr_decay"):
+        TrainConfig(lr_decay=1.5)
+
+
+def test_resume_after_a_kill_continues_the_decay_bit_identically(tmp_path: Path) -> None:
+    kw = {**TINY, "lr_decay": 1.0, "steps": 8, "checkpoint_every": 5}
+    straight = train(TrainConfig(out=str(tmp_path / "a"), **kw))
+    killed = tmp_path / "b"  # as if killed after the checkpoint at step 5
+    (killed / "checkpoints").mkdir(parents=True)
+    first = list_checkpoints(straight)[0]
+    (killed / "checkpoints" / first.name).write_bytes(first.read_bytes())
+    resumed = train(TrainConfig(out=str(killed), resume=True, **kw))
+    ta, ma = read_checkpoint(straight)
+    tb, mb = read_checkpoint(resumed)
+    assert [k for k in ta if not torch.equal(ta[k], tb[k])] == []
+    lrs = [g["lr"] for g in ma["optimizers"]["g"]["param_groups"]]
+    assert lrs == [g["lr"] for g in mb["optimizers"]["g"]["param_groups"]]
+    assert lrs == [pytest.approx(2e-4 * 1 / 8)]  # the rate of the last step, 7 of 8

@@ -73,6 +73,9 @@ def train(
     lr_d: float | None = typer.Option(
         None, help="Learning rate of D if it should differ from --lr."),
     momentum: float = typer.Option(0.5, help="SGD momentum."),
+    lr_decay: float | None = typer.Option(
+        None, help="Lower the learning rates linearly to 0 over this last fraction of the "
+                   "budget (--steps, or this invocation's --minutes); 0 = constant."),
     ema: float | None = typer.Option(
         None, help="Sample from an EMA of G with this decay (e.g. 0.999); 0 = off. "
                    "Default 0.99 for 2-D data, off for images."),
@@ -81,7 +84,8 @@ def train(
     img_channels: int = typer.Option(
         0, help="Image folders: 1 (grey) or 3 (RGB, the default); the digit sets are grey."),
     width: int = typer.Option(
-        0, help="Network width: channels of D's first / G's last conv (default 64; 128 for 2-D)."),
+        0, help="Network width: channels of D's first / G's last conv (default 32 for images "
+                   "up to 32 px, 64 above; 128 for 2-D)."),
     z_dim: int = typer.Option(0, help="Noise dimension (default 100; 16 for 2-D)."),
     z_std: float = typer.Option(1.0, help="σ of the noise z ~ N(0, σ²I)."),
     precision: str = typer.Option(
@@ -111,7 +115,8 @@ def train(
             data=data or "mnist", out=str(out), model=model, conditional=conditional, loss=loss,
             penalty=penalty, penalty_weight=penalty_weight, d_steps=d_steps, steps=steps,
             minutes=minutes, batch_size=batch_size, optimizer=optimizer, lr_g=lr,
-            lr_d=lr_d or lr, momentum=momentum, z_dim=z_dim, z_std=z_std, width=width,
+            lr_d=lr_d or lr, momentum=momentum, lr_decay=lr_decay, z_dim=z_dim, z_std=z_std,
+            width=width,
             img_size=img_size, img_channels=img_channels, ema=ema, precision=precision,
             seed=seed, threads=threads,
             resume=resume,

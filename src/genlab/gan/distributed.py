@@ -38,6 +38,16 @@ class Dist:
         dist.broadcast(buf, src=0)
         return [bool(v) for v in buf.tolist()]
 
+    def bad_ranks(self, bad: bool) -> list[int]:
+        """The ranks where `bad` holds, known on every rank: one rank's NaN stops all of them
+        together instead of leaving the others waiting in the next all-reduce."""
+        if not self.enabled:
+            return [0] if bad else []
+        flags = torch.zeros(self.world, dtype=torch.int64)
+        flags[self.rank] = int(bad)
+        dist.all_reduce(flags)
+        return [r for r, f in enumerate(flags.tolist()) if f]
+
     def gather(self, tensor: torch.Tensor) -> list[torch.Tensor]:
         """Every rank's copy of a same-shaped CPU tensor (just [tensor] when not distributed)."""
         if not self.enabled:

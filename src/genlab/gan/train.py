@@ -14,7 +14,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,7 @@ class Parts:
     noise: torch.Generator
     device: torch.device
     ema: nn.Module | None = None
+    dist: Dist = field(default_factory=Dist)
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         """bf16 autocast when the config asks for it, else nothing."""
@@ -131,20 +132,24 @@ def _optimizer(
     return torch.optim.Adam(params, lr=lr, betas=config.betas or (0.5, 0.999))
 
 
-def _finite(value: float, what: str, step: int, run_dir: Path) -> float:
-    """Stop with a clear message on NaN/Inf, before the bad loss touches any weight."""
-    if not math.isfinite(value):
-        found = list_checkpoints(run_dir)
+def _finite(value: float, what: str, step: int, parts: Parts) -> float:
+    """Stop with a clear message on NaN/Inf, before the bad loss touches any weight; under
+    DDP every rank stops together when any rank sees it."""
+    bad = parts.dist.bad_ranks(not math.isfinite(value))
+    if bad:
+        found = list_checkpoints(Path(parts.config.out))
         kept = f"the last good checkpoint is {found[-1]}" if found else "no checkpoint was written"
+        where = f" on rank {', '.join(map(str, bad))}" if parts.dist.enabled else ""
         raise TrainingDiverged(
-            f"training diverged at step {step}: the {what} loss is {value}; stopped before "
+            f"training diverged at step {step}: the {what} loss is "
+            f"{'not finite' if math.isfinite(value) else value}{where}; stopped before "
             f"updating the weights with it, and {kept}. Try a lower learning rate, "
             "--precision fp32, or an R1 penalty."
         )
     return value
 
 
-def d_step(parts: Parts, batches: Batches, step: int, run_dir: Path) -> float:
+def d_step(parts: Parts, batches: Batches, step: int) -> float:
     """One ascent step of D on log D(x) + log(1 − D(G(z))) (or the chosen loss) + penalty."""
     real, real_labels = batches.next()
     z, fake_labels = parts.fake_inputs()
@@ -161,14 +166,14 @@ def d_step(parts: Parts, batches: Batches, step: int, run_dir: Path) -> float:
 
         weight = config.penalty_weight or 0.0
         loss = loss + weight * PENALTIES[config.penalty](critic, real, fake.float())
-    value = _finite(loss.item(), "discriminator", step, run_dir)
+    value = _finite(loss.item(), "discriminator", step, parts)
     parts.opt_d.zero_grad(set_to_none=True)
     loss.backward()
     parts.opt_d.step()
     return value
 
 
-def g_step(parts: Parts, step: int, run_dir: Path) -> float:
+def g_step(parts: Parts, step: int) -> float:
     """One descent step of G on its loss of D(G(z)), with D's parameters frozen."""
     z, fake_labels = parts.fake_inputs()
     parts.d.requires_grad_(False)
@@ -176,13 +181,34 @@ def g_step(parts: Parts, step: int, run_dir: Path) -> float:
         with parts.autocast():
             logits = parts.d(parts.g_train(z, fake_labels), fake_labels)
         loss = parts.loss.g(logits.float())
-        value = _finite(loss.item(), "generator", step, run_dir)
+        value = _finite(loss.item(), "generator", step, parts)
         parts.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         parts.opt_g.step()
     finally:
         parts.d.requires_grad_(True)
     return value
+
+
+def lr_factor(config: TrainConfig, step: int, elapsed: float) -> float:
+    """Multiplier of the base learning rates: 1, then a linear fall to 0 over the last
+    `lr_decay` fraction of the budget (generator steps, or this invocation's minutes)."""
+    decay = config.lr_decay or 0.0
+    if decay <= 0.0:
+        return 1.0
+    progress = 0.0
+    if config.steps:
+        progress = step / config.steps
+    if config.minutes:
+        progress = max(progress, elapsed / (60 * config.minutes))
+    return min(1.0, max(0.0, (1.0 - progress) / decay))
+
+
+def set_learning_rates(parts: Parts, factor: float) -> None:
+    """Scale both optimizers' learning rates to `factor` times the configured ones."""
+    for opt, base in ((parts.opt_g, parts.config.lr_g), (parts.opt_d, parts.config.lr_d)):
+        for group in opt.param_groups:
+            group["lr"] = (base or 0.0) * factor
 
 
 @torch.no_grad()
@@ -319,7 +345,7 @@ def _build(config: TrainConfig, data: GanData, dist: Dist, device: torch.device)
         opt_d=_optimizer(config, d.parameters(), config.lr_d or 0.0),
         loss=LOSSES[config.loss],
         noise=torch.Generator().manual_seed(config.seed * 1000 + dist.rank + 1),
-        device=device, ema=ema,
+        device=device, ema=ema, dist=dist,
     )
 
 
@@ -370,7 +396,8 @@ def train(config: TrainConfig) -> Path:
     """Train a GAN by Algorithm 1 and return its run folder (checkpoints, samples, metrics).
 
     Stops after `config.steps` generator steps (a total, counted across resumes) or
-    `config.minutes` of this invocation, whichever comes first. Raises TrainingDiverged on
+    `config.minutes` of this invocation, whichever comes first; `config.lr_decay` lowers the
+    learning rates linearly to 0 over the last part of that budget. Raises TrainingDiverged on
     NaN/Inf losses, leaving the last good checkpoint in place.
     """
     if config.steps is None and config.minutes is None:
@@ -426,9 +453,10 @@ def _run(config: TrainConfig, dist: Dist, device: torch.device) -> Path:
             if dist.main and config.sample_every and state.step % config.sample_every == 0:
                 snapshot(parts, run_dir, state.step, data, watch, log)
             t0 = time.perf_counter()
-            d_loss = sum(d_step(parts, batches, state.step, run_dir)
+            set_learning_rates(parts, lr_factor(config, state.step, t0 - start))
+            d_loss = sum(d_step(parts, batches, state.step)
                          for _ in range(config.d_steps)) / config.d_steps
-            g_loss = g_step(parts, state.step, run_dir)
+            g_loss = g_step(parts, state.step)
             ema_step(parts)
             state.step += 1
             state.seconds += time.perf_counter() - t0
