@@ -77,3 +77,11 @@ def test_a_nan_on_one_rank_stops_every_rank(tmp_path: Path) -> None:
     assert "generator loss is nan on rank 1" in done.stdout
     assert "generator loss is not finite on rank 1" in done.stdout  # rank 0's own view
     assert (tmp_path / "run" / "checkpoints" / "step-00000002.safetensors").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("penalty", ["r1", "gp"])
+def test_penalties_train_in_sync_under_ddp(tmp_path: Path, penalty: str) -> None:
+    _torchrun(tmp_path, 3, "--penalty", penalty)  # double backward through the DDP wrapper
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["steps"] == 3 and summary["replicas_in_sync"] is True
