@@ -26,6 +26,8 @@ __all__ = [
 # ~1,000 steps in the same time), 64 above; see benchmarks/gan_vs_reference.py.
 # 2-D mixtures (ring8, grid25): an R1 penalty on D keeps every mode (grid25 10/25 -> 25/25)
 # and an EMA of G pulls samples onto the tiny modes (std 0.01 / 0.05); see tests/gan/test_modes.
+# No lr_decay by default: over the second half of a 30k-step budget it helped grid25 (seed 0:
+# 94.4% -> 95.4% of samples within 3 std of a mode), but at 6k steps it cut that to 32%.
 KIND_DEFAULTS: dict[str, dict[str, Any]] = {
     "images": {"model": "dcgan", "batch_size": 64, "lr_g": 2e-4, "lr_d": 2e-4,
                "betas": (0.5, 0.999), "z_dim": 100, "width": 64,
