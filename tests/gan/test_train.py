@@ -17,7 +17,18 @@ from genlab.gan.config import TrainConfig, resolve_config
 from genlab.gan.data import load_dataset
 from genlab.gan.distributed import Dist
 from genlab.gan.monitor import FailureWatch, TrainingDiverged, TrainingWarning
-from genlab.gan.train import Batches, LoopState, _build, d_step, g_step, lr_factor, train
+from genlab.gan.nets import DCGANGenerator
+from genlab.gan.sample import latent
+from genlab.gan.train import (
+    Batches,
+    LoopState,
+    _build,
+    d_step,
+    g_step,
+    lr_factor,
+    recalibrate_batch_norm,
+    train,
+)
 
 TINY = {"data": "digits", "img_size": 16, "width": 8, "batch_size": 16, "precision": "fp32",
         "progress": False, "sample_every": 0, "threads": 1}
@@ -218,3 +229,20 @@ def test_resume_after_a_kill_continues_the_decay_bit_identically(tmp_path: Path)
     lrs = [g["lr"] for g in ma["optimizers"]["g"]["param_groups"]]
     assert lrs == [g["lr"] for g in mb["optimizers"]["g"]["param_groups"]]
     assert lrs == [pytest.approx(2e-4 * 1 / 8)]  # the rate of the last step, 7 of 8
+
+
+def test_batch_norm_statistics_are_re_estimated_for_the_ema_weights(tmp_path: Path) -> None:
+    g = DCGANGenerator(z_dim=8, img_size=16, img_channels=1, width=8)
+    recalibrate_batch_norm(g, seed=5, batches=4, batch_size=32)
+    rng = torch.Generator().manual_seed(5)
+    with torch.no_grad():  # the same noise through the layer before the first batch norm
+        outs = [g.net[0](latent(g, 32, rng)[:, :, None, None]) for _ in range(4)]
+    mean = torch.stack([o.mean(dim=(0, 2, 3)) for o in outs]).mean(0)
+    var = torch.stack([o.var(dim=(0, 2, 3)) for o in outs]).mean(0)  # unbiased, per batch
+    norm = g.net[1]
+    assert torch.allclose(norm.running_mean, mean, atol=1e-6)
+    assert torch.allclose(norm.running_var, var, rtol=1e-5)
+    assert norm.momentum == 0.1 and g.training  # settings restored
+    run = train(TrainConfig(out=str(tmp_path), steps=3, ema=0.9, **TINY))
+    tensors, _ = read_checkpoint(run)  # the saved EMA carries its own statistics, not G's
+    assert not torch.equal(tensors["ema.net.1.running_mean"], tensors["g.net.1.running_mean"])

