@@ -218,10 +218,14 @@ def mixture_benchmark(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     lines = ["| data | seed | modes | high-quality | reverse KL |", "|---|---|---|---|---|"]
     summary = ["", "| data | mean modes | mean HQ | mean reverse KL | goal | PacGAN4 |",
                "|---|---|---|---|---|---|"]
-    budget = {"minutes": args.mixture_minutes} if args.mixture_minutes else {
+    budget: dict[str, Any] = {"minutes": args.mixture_minutes} if args.mixture_minutes else {
         "steps": args.mixture_steps}
+    if args.mixture_lr_decay is not None:
+        budget["lr_decay"] = args.mixture_lr_decay
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in args.mixtures.split(",")}
-    for seed in range(args.seeds):  # seed-major, so a cut-short run still covers both mixtures
+    seeds = ([int(s) for s in args.only_seeds.split(",")] if args.only_seeds
+             else range(args.seeds))
+    for seed in seeds:  # seed-major, so a cut-short run still covers both mixtures
         for data in runs:
             run = train(TrainConfig(data=data, seed=seed, out=str(out / f"{data}-seed{seed}"),
                                     progress=False, **budget))
@@ -269,6 +273,11 @@ def main() -> None:
                         "them as two processes to use two cores)")
     parser.add_argument("--mixture-minutes", type=float, default=0.0,
                         help="budget per 2-D run in minutes instead of steps")
+    parser.add_argument("--mixture-lr-decay", type=float, default=None,
+                        help="lr_decay of the 2-D runs (default: genlab's default, none)")
+    parser.add_argument("--only-seeds", default="",
+                        help="comma list of 2-D seeds instead of 0..--seeds-1 (to split them "
+                        "over processes)")
     parser.add_argument("--n", type=int, default=5000, help="samples scored per DCGAN")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-images", action="store_true")
