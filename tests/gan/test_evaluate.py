@@ -81,24 +81,16 @@ def test_nan_samples_are_an_error_not_a_number() -> None:
         evaluate_generator(FixedPoints(points), "ring8", n=100)
 
 
+def _score(generator: torch.nn.Module, n: int, cache_dir: Path) -> dict[str, float]:
+    """The MNIST metrics of n samples under the tiny cached LeNet."""
+    return evaluate_images(generator, "mnist", n=n, classifier=TINY_MNIST, cache_dir=cache_dir,
+                           progress=False)
+
+
 def test_real_digits_score_far_better_than_an_untrained_dcgan(cache_dir: Path) -> None:
-    real = evaluate_images(
-        RealDigits(conditional=False),
-        "mnist",
-        n=500,
-        classifier=TINY_MNIST,
-        cache_dir=cache_dir,
-        progress=False,
-    )
+    real = _score(RealDigits(conditional=False), 500, cache_dir)
     torch.manual_seed(0)
-    noise = evaluate_images(
-        DCGANGenerator(img_size=32, img_channels=1),
-        "mnist",
-        n=500,
-        classifier=TINY_MNIST,
-        cache_dir=cache_dir,
-        progress=False,
-    )
+    noise = _score(DCGANGenerator(img_size=32, img_channels=1), 500, cache_dir)
     assert real["fid"] < 0.05 * noise["fid"]
     assert real["kid"] < 0.05 * noise["kid"]
     assert real["precision"] > 0.9
@@ -112,14 +104,7 @@ def test_real_digits_score_far_better_than_an_untrained_dcgan(cache_dir: Path) -
 
 
 def test_conditional_generator_is_checked_against_its_labels(cache_dir: Path) -> None:
-    metrics = evaluate_images(
-        RealDigits(conditional=True),
-        "mnist",
-        n=200,
-        classifier=TINY_MNIST,
-        cache_dir=cache_dir,
-        progress=False,
-    )
+    metrics = _score(RealDigits(conditional=True), 200, cache_dir)
     assert [metrics[f"class_{c}"] for c in range(10)] == pytest.approx(
         [0.1] * 10, abs=0.05
     )  # balanced labels, mostly classified right
@@ -128,13 +113,7 @@ def test_conditional_generator_is_checked_against_its_labels(cache_dir: Path) ->
 
 def test_image_metrics_refuse_a_mismatched_classifier(cache_dir: Path) -> None:
     with pytest.raises(ValueError, match="at 32 px, the generator makes 64 px"):
-        evaluate_images(
-            DCGANGenerator(img_size=64, img_channels=1),
-            "mnist",
-            n=20,
-            classifier=TINY_MNIST,
-            cache_dir=cache_dir,
-        )
+        _score(DCGANGenerator(img_size=64, img_channels=1), 20, cache_dir)
 
 
 def test_format_table_lists_every_metric_and_folds_the_histogram() -> None:

@@ -50,8 +50,7 @@ class TrainConfig:
 
     None / "auto" / 0 mean "the default for this data" (see KIND_DEFAULTS): DCGAN of width 32
     at 32 px (64 above), channels_last, batch 64, Adam 2e-4 (0.5, 0.999), no penalty, no EMA
-    for the digit sets; the MLP pair
-    with an R1 penalty and an EMA of G for ring8 / grid25.
+    for the digit sets; the MLP pair with an R1 penalty and an EMA of G for ring8 / grid25.
     """
 
     data: str = "mnist"

@@ -38,7 +38,7 @@ from genlab.gan.distributed import Dist, setup_distributed
 from genlab.gan.losses import LOSSES, PENALTIES, GanLoss
 from genlab.gan.monitor import FailureWatch, MetricsLog, TrainingDiverged
 from genlab.gan.nets import build_pair
-from genlab.gan.sample import generate, latent, save_grid, save_points
+from genlab.gan.sample import generate, latent, sample, save_grid, save_points
 
 __all__ = ["LoopState", "TrainConfig", "TrainingDiverged", "train"]
 
@@ -236,22 +236,23 @@ def recalibrate_batch_norm(generator: nn.Module, seed: int, batches: int = 16,
         return
     momenta = [m.momentum for m in norms]
     was_training = generator.training
-    rng = torch.Generator().manual_seed(seed)
-    num_classes = int(getattr(generator, "num_classes", 0))
     for m in norms:
         m.reset_running_stats()
         m.momentum = None  # cumulative average over the batches below
     generator.train()
-    try:
-        for _ in range(batches):
-            z = latent(generator, batch_size, rng)
-            labels = torch.randint(0, num_classes, (batch_size,), generator=rng) if (
-                num_classes) else None
-            generate(generator, z, labels, batch_size)
+    try:  # sample() runs G in batches of batch_size: one statistics update per batch
+        sample(generator, batches * batch_size, seed=seed, batch_size=batch_size)
     finally:
         for m, momentum in zip(norms, momenta, strict=True):
             m.momentum = momentum
         generator.train(was_training)
+
+
+def settle_ema(parts: Parts) -> None:
+    """Before the EMA copy is read (saved or sampled), give it batch-norm statistics of its
+    own weights; fixed noise, so a resumed run settles it identically."""
+    if parts.ema is not None:
+        recalibrate_batch_norm(parts.ema, parts.config.seed + 104_729)
 
 
 def _fixed_inputs(config: TrainConfig, g: nn.Module, num_classes: int, n: int
@@ -269,9 +270,8 @@ def snapshot(parts: Parts, run_dir: Path, step: int, data: GanData, watch: Failu
              log: MetricsLog) -> Path:
     """Samples of the (EMA) generator on the fixed noise batch -> samples/step-N.png; checks
     their diversity against real data."""
+    settle_ema(parts)
     generator = parts.ema if parts.ema is not None else parts.g
-    if parts.ema is not None:
-        recalibrate_batch_norm(parts.ema, parts.config.seed + 104_729)
     points = data.is_points
     z, labels = _fixed_inputs(parts.config, generator, parts.num_classes, 2500 if points else 64)
     was_training = generator.training
@@ -302,8 +302,8 @@ def save(parts: Parts, state: LoopState, run_dir: Path, dist: Dist) -> Path | No
     if not dist.main:
         return None
     tensors = {**module_tensors("g", parts.g), **module_tensors("d", parts.d)}
+    settle_ema(parts)
     if parts.ema is not None:
-        recalibrate_batch_norm(parts.ema, parts.config.seed + 104_729)
         tensors.update(module_tensors("ema", parts.ema))
     opt_g, groups_g = optimizer_tensors("opt_g", parts.opt_g)
     opt_d, groups_d = optimizer_tensors("opt_d", parts.opt_d)
