@@ -80,7 +80,7 @@ def test_generator_step_freezes_d_and_k_d_steps_per_g_step(tmp_path: Path) -> No
 
 def test_resume_continues_bit_identically(tmp_path: Path) -> None:
     kw = {**TINY, "conditional": True, "ema": 0.9, "loss": "hinge", "d_steps": 2,
-          "sample_every": 3}
+          "sample_every": 3, "augment": "color,translation,cutout"}
     straight = train(TrainConfig(out=str(tmp_path / "a"), steps=8, **kw))
     train(TrainConfig(out=str(tmp_path / "b"), steps=5, **kw))
     resumed = train(TrainConfig(out=str(tmp_path / "b"), steps=8, resume=True, **kw))

@@ -76,6 +76,10 @@ def train(
     lr_decay: float | None = typer.Option(
         None, help="Lower the learning rates linearly to 0 over this last fraction of the "
                    "budget (--steps, or this invocation's --minutes); 0 = constant."),
+    augment: str = typer.Option(
+        "auto", help="DiffAugment policy: what D sees of real and fake images, comma-separated "
+                     "from color, translation, cutout (Zhao et al. 2020; helps D not memorise "
+                     "small data sets); none = as is; auto = the data's default."),
     ema: float | None = typer.Option(
         None, help="Sample from an EMA of G with this decay (e.g. 0.999); 0 = off. "
                    "Default 0.99 for 2-D data, off for images."),
@@ -117,7 +121,8 @@ def train(
             minutes=minutes, batch_size=batch_size, optimizer=optimizer, lr_g=lr,
             lr_d=lr_d or lr, momentum=momentum, lr_decay=lr_decay, z_dim=z_dim, z_std=z_std,
             width=width,
-            img_size=img_size, img_channels=img_channels, ema=ema, precision=precision,
+            img_size=img_size, img_channels=img_channels, ema=ema, augment=augment,
+            precision=precision,
             seed=seed, threads=threads,
             resume=resume,
             sample_every=sample_every, checkpoint_minutes=checkpoint_minutes,

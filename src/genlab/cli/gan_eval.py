@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -55,7 +56,7 @@ def classifier(
     data: str = typer.Option("mnist", help="Labelled image data: mnist, digits or a folder with "
                              "one sub-folder per class."),
     img_size: int = typer.Option(32, help="Image size the GAN generates."),
-    epochs: int = typer.Option(6, help="Training epochs."),
+    epochs: int | None = typer.Option(None, help="Training epochs (default: the recipe's, 60)."),
     seed: int = typer.Option(0, help="Seed of the hold-out split and the training."),
     retrain: bool = typer.Option(False, "--retrain", help="Train again even when cached."),
     cache_dir: Path | None = typer.Option(None, help="Cache folder (default: $GENLAB_CACHE_DIR "
@@ -68,7 +69,9 @@ def classifier(
     """
     from genlab.gan.classifier import ClassifierConfig, load_or_train_classifier
 
-    config = ClassifierConfig(data=data, img_size=img_size, epochs=epochs, seed=seed)
+    config = ClassifierConfig(data=data, img_size=img_size, seed=seed)
+    if epochs is not None:
+        config = dataclasses.replace(config, epochs=epochs)
     try:
         trained = load_or_train_classifier(config, cache_dir=cache_dir, retrain=retrain)
     except (ValueError, OSError) as err:

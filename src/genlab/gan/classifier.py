@@ -28,10 +28,12 @@ from safetensors.torch import load_file, save
 from torch import nn
 
 from genlab._atomic import atomic_write_bytes
+from genlab.gan.augment import translate
 from genlab.gan.data import GanData, load_dataset
 
 __all__ = [
     "ARCH_VERSION",
+    "CONFIDENCE",
     "ClassifierConfig",
     "LeNet",
     "TrainedClassifier",
@@ -42,7 +44,8 @@ __all__ = [
     "train_classifier",
 ]
 
-ARCH_VERSION = 1  # bump when LeNet or the training recipe changes: old cache entries then miss
+CONFIDENCE = 0.9  # a prediction with top probability at least this counts as confident
+ARCH_VERSION = 2  # bump when LeNet or the training recipe changes: old cache entries then miss
 
 
 class LeNet(nn.Module):
@@ -78,7 +81,10 @@ class ClassifierConfig:
 
     data: str = "mnist"
     img_size: int = 32
-    epochs: int = 6
+    # 60 epochs: of 6/15/20/30/60 (seed 0) it scored best on every held-out measure of real
+    # digits: accuracy 98.1% -> 99.0%, NLL 0.079 -> 0.046, ECE 0.011 -> 0.007, and the share
+    # of real digits rated p >= 0.9 93.9% -> 98.3% (6 epochs left the judge under-confident).
+    epochs: int = 60
     batch_size: int = 64
     lr: float = 2e-3
     holdout: float = 0.2  # stratified fraction held out to measure accuracy
@@ -120,19 +126,6 @@ def stratified_split(
     return np.setdiff1d(np.arange(len(labels)), test_idx), test_idx
 
 
-def _shift(x: torch.Tensor, max_shift: float, gen: torch.Generator) -> torch.Tensor:
-    """Translate each image by a random sub-pixel offset of at most `max_shift` pixels."""
-    if max_shift <= 0:
-        return x
-    b, _, h, w = x.shape
-    offsets = (torch.rand(b, 2, generator=gen) * 2 - 1) * max_shift * 2 / torch.tensor([w, h])
-    theta = torch.zeros(b, 2, 3)
-    theta[:, 0, 0] = theta[:, 1, 1] = 1.0
-    theta[:, :, 2] = offsets
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x + 1, grid, align_corners=False, padding_mode="zeros") - 1  # pad black
-
-
 @torch.no_grad()
 def classify(
     model: LeNet, images: torch.Tensor, batch_size: int = 500
@@ -153,8 +146,10 @@ def classify(
 
 def train_classifier(
     data: GanData, config: ClassifierConfig, progress: bool = True
-) -> tuple[LeNet, float]:
-    """Train LeNet on the non-held-out rows of `data`; returns it (eval mode) and test accuracy."""
+) -> tuple[LeNet, dict[str, float]]:
+    """Train LeNet on the non-held-out rows of `data`; returns it (eval mode) and its held-out
+    accuracy and share of real images classified with p >= CONFIDENCE (the reference point of
+    the samples' confident fraction)."""
     if data.is_points or data.labels is None or data.num_classes < 2:
         raise ValueError(f"dataset {data.name!r} has no image labels: a classifier needs labelled "
                          "images with at least two classes")
@@ -175,7 +170,7 @@ def train_classifier(
             order = torch.randperm(len(train_idx), generator=gen)
             for start in range(0, len(order), config.batch_size):
                 batch = order[start:start + config.batch_size]
-                loss = F.cross_entropy(model(_shift(x_train[batch], config.max_shift, gen)),
+                loss = F.cross_entropy(model(translate(x_train[batch], config.max_shift, gen)),
                                        y_train[batch])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -184,8 +179,8 @@ def train_classifier(
                 bar.advance(task)
     model.eval()
     _, probs = classify(model, data.x[test_idx])
-    accuracy = float((probs.argmax(1) == labels[test_idx]).mean())
-    return model, accuracy
+    return model, {"test_accuracy": float((probs.argmax(1) == labels[test_idx]).mean()),
+                   "test_confident": float((probs.max(1) >= CONFIDENCE).mean())}
 
 
 def _fingerprint(data: GanData) -> str:
@@ -247,7 +242,7 @@ def load_or_train_classifier(
     weights, meta = _cache_paths(Path(cache_dir) if cache_dir else cache_root(), config, key)
     if not retrain and (cached := _load_cached(weights, meta, config, key)) is not None:
         return cached
-    model, accuracy = train_classifier(data, config, progress=progress)
+    model, held_out = train_classifier(data, config, progress=progress)
     features, _ = classify(model, data.x)
     feats64 = features.astype(np.float64)
     mean, cov = feats64.mean(0), np.cov(feats64, rowvar=False)
@@ -257,8 +252,9 @@ def load_or_train_classifier(
     info = {"key": key, "arch_version": ARCH_VERSION, "config": dataclasses.asdict(config),
             "data_sha256": fingerprint, "img_channels": int(data.x.shape[1]),
             "num_classes": data.num_classes, "feature_dim": model.feature_dim,
-            "num_real": int(data.x.shape[0]), "test_accuracy": accuracy,
+            "num_real": int(data.x.shape[0]), **held_out,
             "note": "trained on the same images the GAN trains on, minus a stratified hold-out"}
     atomic_write_bytes(weights, save(tensors))
     atomic_write_bytes(meta, json.dumps(info, indent=2).encode())  # last: marks the entry complete
-    return TrainedClassifier(model, config, accuracy, features, mean, cov, weights, info)
+    return TrainedClassifier(model, config, held_out["test_accuracy"], features, mean, cov,
+                             weights, info)

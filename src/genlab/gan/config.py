@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from genlab.gan.augment import parse_policy
 from genlab.gan.data import GanData
 from genlab.gan.losses import LOSSES, PENALTIES
 from genlab.gan.nets import ARCHITECTURES, Architecture
@@ -32,16 +33,18 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
     "images": {"model": "dcgan", "batch_size": 64, "lr_g": 2e-4, "lr_d": 2e-4,
                "betas": (0.5, 0.999), "z_dim": 100, "width": 64,
                "small_width": 32, "small_size": 32,
-               "penalty": "none", "penalty_weight": 10.0, "ema": 0.0, "lr_decay": 0.0},
+               "penalty": "none", "penalty_weight": 10.0, "ema": 0.0, "lr_decay": 0.0,
+               "augment": "none"},
     "points": {"model": "mlp", "batch_size": 256, "lr_g": 1e-3, "lr_d": 1e-3,
                "betas": (0.5, 0.999), "z_dim": 16, "width": 128,
-               "penalty": "r1", "penalty_weight": 1.0, "ema": 0.99, "lr_decay": 0.0},
+               "penalty": "r1", "penalty_weight": 1.0, "ema": 0.99, "lr_decay": 0.0,
+               "augment": "none"},
 }
 # Weight of a penalty the user picks that is not the data's default one (WGAN-GP's 10).
 PENALTY_WEIGHT = 10.0
 # Fields that define the networks and the game; a resumed run must not change them.
 ARCH_KEYS = ("data", "model", "conditional", "z_dim", "z_std", "img_size", "img_channels",
-             "width", "loss", "penalty", "optimizer", "d_steps", "batch_size", "ema")
+             "width", "loss", "penalty", "optimizer", "d_steps", "batch_size", "ema", "augment")
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class TrainConfig:
     img_channels: int = 0
     ema: float | None = None
     lr_decay: float | None = None
+    augment: str = "auto"  # DiffAugment policy: comma-separated color, translation, cutout
     precision: str = "auto"
     channels_last: bool | None = None
     seed: int = 0
@@ -113,6 +117,8 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        if self.augment != "auto":
+            parse_policy(self.augment)  # raises on an unknown name
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types (tuples become lists)."""
@@ -169,6 +175,10 @@ def resolve_config(config: TrainConfig, data: GanData, device: torch.device) -> 
                          f"({'2-D points' if data.is_points else 'images'})")
     if config.conditional and data.num_classes == 0:
         raise ValueError(f"dataset {config.data!r} has no labels: cannot train a conditional GAN")
+    augment = kind["augment"] if config.augment == "auto" else config.augment
+    if data.is_points and parse_policy(augment):
+        raise ValueError(f"augment={augment!r} transforms images; dataset {config.data!r} is "
+                         "2-D points (use augment='none')")
     precision = config.precision
     if precision == "auto":
         precision = "bf16" if bf16_supported(device) and not data.is_points else "fp32"
@@ -190,6 +200,7 @@ def resolve_config(config: TrainConfig, data: GanData, device: torch.device) -> 
         penalty_weight=penalty_weight,
         ema=kind["ema"] if config.ema is None else config.ema,
         lr_decay=kind["lr_decay"] if config.lr_decay is None else config.lr_decay,
+        augment=augment,
         z_dim=config.z_dim or kind["z_dim"],
         width=config.width or _default_width(kind, data),
         img_size=0 if data.is_points else int(data.x.shape[-1]),

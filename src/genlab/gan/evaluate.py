@@ -19,7 +19,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from genlab.gan.classifier import ClassifierConfig, classify, load_or_train_classifier
+from genlab.gan.classifier import (
+    CONFIDENCE,
+    ClassifierConfig,
+    classify,
+    load_or_train_classifier,
+)
 from genlab.gan.data import is_point_data, mixture_modes, mixture_std
 from genlab.gan.metrics import (
     FEATURE_METRICS,
@@ -41,7 +46,6 @@ __all__ = [
 
 IMAGE_SAMPLES = 5000  # as many as the real MNIST-5k set, so FID compares like with like
 POINT_SAMPLES = 2500  # the VEEGAN / PacGAN protocol's sample count
-CONFIDENCE = 0.9  # a sample is confidently classified when its top class probability is >= this
 
 
 def _finite(samples: torch.Tensor) -> torch.Tensor:
@@ -120,6 +124,8 @@ def evaluate_images(
     metrics["confident_fraction"] = float((probs.max(1) >= CONFIDENCE).mean())
     metrics["classes_present"] = float((histogram > 0).sum())
     metrics["class_min"], metrics["class_max"] = float(histogram.min()), float(histogram.max())
+    # the same judge on real held-out digits: how far the samples' figure could go
+    metrics["classifier_confident"] = float(lenet.info.get("test_confident", math.nan))
     if labels is not None:
         metrics["label_accuracy"] = float((predicted == labels.numpy()).mean())
     metrics.update({f"class_{c}": float(f) for c, f in enumerate(histogram)})
@@ -162,6 +168,8 @@ _ROWS: dict[str, tuple[str, str]] = {
     "class_min": ("smallest class share", "{:.1%}"),
     "class_max": ("largest class share", "{:.1%}"),
     "classifier_accuracy": ("LeNet held-out accuracy (reference)", "{:.1%}"),
+    "classifier_confident": (f"real held-out images classified with p ≥ {CONFIDENCE} "
+                             "(reference)", "{:.1%}"),
     "modes_captured": ("modes captured ↑", "{:.0f}"),
     "modes_total": ("modes in the mixture", "{:.0f}"),
     "high_quality_fraction": ("high-quality samples (≤ 3 std) ↑", "{:.1%}"),

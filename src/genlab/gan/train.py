@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from torch.utils.data import DistributedSampler
 
+from genlab.gan.augment import DiffAugment
 from genlab.gan.checkpoint import (
     checkpoint_path,
     list_checkpoints,
@@ -107,6 +108,11 @@ class Parts:
     device: torch.device
     ema: nn.Module | None = None
     dist: Dist = field(default_factory=Dist)
+    augment: DiffAugment | None = None  # what D sees of real and fake images (None: as is)
+
+    def seen_by_d(self, x: torch.Tensor) -> torch.Tensor:
+        """x through the DiffAugment policy, if any: D only ever sees augmented images."""
+        return self.augment(x) if self.augment else x
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         """bf16 autocast when the config asks for it, else nothing."""
@@ -155,6 +161,7 @@ def d_step(parts: Parts, batches: Batches, step: int) -> float:
     z, fake_labels = parts.fake_inputs()
     with torch.no_grad(), parts.autocast():
         fake = parts.g(z, fake_labels)
+    real, fake = parts.seen_by_d(real), parts.seen_by_d(fake)
     with parts.autocast():
         real_logits = parts.d_train(real, real_labels)
         fake_logits = parts.d_train(fake, fake_labels)
@@ -179,7 +186,7 @@ def g_step(parts: Parts, step: int) -> float:
     parts.d.requires_grad_(False)
     try:
         with parts.autocast():
-            logits = parts.d(parts.g_train(z, fake_labels), fake_labels)
+            logits = parts.d(parts.seen_by_d(parts.g_train(z, fake_labels)), fake_labels)
         loss = parts.loss.g(logits.float())
         value = _finite(loss.item(), "generator", step, parts)
         parts.opt_g.zero_grad(set_to_none=True)
@@ -374,13 +381,14 @@ def _build(config: TrainConfig, data: GanData, dist: Dist, device: torch.device)
         ids = [device.index] if device.type == "cuda" else None
         g_train, d_train = DDP(g, device_ids=ids), DDP(d, device_ids=ids)
     ema = copy.deepcopy(g).requires_grad_(False) if (config.ema or 0.0) > 0 else None
+    noise = torch.Generator().manual_seed(config.seed * 1000 + dist.rank + 1)
     return Parts(
         config=config, num_classes=num_classes, g=g, d=d, g_train=g_train, d_train=d_train,
         opt_g=_optimizer(config, g.parameters(), config.lr_g or 0.0),
         opt_d=_optimizer(config, d.parameters(), config.lr_d or 0.0),
         loss=LOSSES[config.loss],
-        noise=torch.Generator().manual_seed(config.seed * 1000 + dist.rank + 1),
-        device=device, ema=ema, dist=dist,
+        noise=noise, device=device, ema=ema, dist=dist,
+        augment=DiffAugment(config.augment, noise),
     )
 
 
