@@ -23,8 +23,7 @@ def translate(x: torch.Tensor, max_shift: float, gen: torch.Generator,
     if max_shift <= 0:
         return x
     b, _, h, w = x.shape
-    offsets = torch.rand(b, 2, generator=gen) * 2 - 1
-    offsets = offsets * max_shift
+    offsets = (torch.rand(b, 2, generator=gen) * 2 - 1) * max_shift
     if whole_pixels:
         offsets = offsets.round()
     theta = torch.zeros(b, 2, 3)
@@ -78,7 +77,7 @@ AUGMENTATIONS: dict[str, Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 def parse_policy(policy: str) -> tuple[str, ...]:
     """'translation,cutout' -> ('translation', 'cutout'); 'none' or '' -> ()."""
-    names = tuple(p.strip() for p in policy.split(",") if p.strip() and p.strip() != "none")
+    names = tuple(n for n in (p.strip() for p in policy.split(",")) if n and n != "none")
     unknown = [n for n in names if n not in AUGMENTATIONS]
     if unknown:
         raise ValueError(f"unknown augmentation {', '.join(map(repr, unknown))}: choose from "

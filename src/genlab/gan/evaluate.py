@@ -125,7 +125,7 @@ def evaluate_images(
     metrics["classes_present"] = float((histogram > 0).sum())
     metrics["class_min"], metrics["class_max"] = float(histogram.min()), float(histogram.max())
     # the same judge on real held-out digits: how far the samples' figure could go
-    metrics["classifier_confident"] = float(lenet.info.get("test_confident", math.nan))
+    metrics["classifier_confident"] = float(lenet.info["test_confident"])
     if labels is not None:
         metrics["label_accuracy"] = float((predicted == labels.numpy()).mean())
     metrics.update({f"class_{c}": float(f) for c, f in enumerate(histogram)})

@@ -108,11 +108,8 @@ class Parts:
     device: torch.device
     ema: nn.Module | None = None
     dist: Dist = field(default_factory=Dist)
-    augment: DiffAugment | None = None  # what D sees of real and fake images (None: as is)
-
-    def seen_by_d(self, x: torch.Tensor) -> torch.Tensor:
-        """x through the DiffAugment policy, if any: D only ever sees augmented images."""
-        return self.augment(x) if self.augment else x
+    # what D sees of real and fake images; the empty policy passes them through as they are
+    augment: DiffAugment = field(default_factory=lambda: DiffAugment("none", torch.Generator()))
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         """bf16 autocast when the config asks for it, else nothing."""
@@ -161,7 +158,7 @@ def d_step(parts: Parts, batches: Batches, step: int) -> float:
     z, fake_labels = parts.fake_inputs()
     with torch.no_grad(), parts.autocast():
         fake = parts.g(z, fake_labels)
-    real, fake = parts.seen_by_d(real), parts.seen_by_d(fake)
+    real, fake = parts.augment(real), parts.augment(fake)
     with parts.autocast():
         real_logits = parts.d_train(real, real_labels)
         fake_logits = parts.d_train(fake, fake_labels)
@@ -186,7 +183,7 @@ def g_step(parts: Parts, step: int) -> float:
     parts.d.requires_grad_(False)
     try:
         with parts.autocast():
-            logits = parts.d(parts.seen_by_d(parts.g_train(z, fake_labels)), fake_labels)
+            logits = parts.d(parts.augment(parts.g_train(z, fake_labels)), fake_labels)
         loss = parts.loss.g(logits.float())
         value = _finite(loss.item(), "generator", step, parts)
         parts.opt_g.zero_grad(set_to_none=True)
