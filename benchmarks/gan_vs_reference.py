@@ -10,7 +10,8 @@ The reference is the published pytorch/examples `dcgan/main.py` architecture and
 (fp32, Adam 2e-4 / β1 0.5, BCE on a sigmoid, batch 64, N(0, 0.02) init, width 64), written
 out here with one up/down-sampling block fewer because the images are 32 px, not 64.
 genlab runs its defaults: width 32 at 32 px, channels_last, bf16 autocast only on a CPU/GPU
-with native bf16 (so fp32 on an AVX2-only CPU), Algorithm 1 with fresh noise for the G step.
+with native bf16 (so fp32 on an AVX2-only CPU), Algorithm 1 with fresh noise for the G step,
+and on mnist Adam 2e-3 with an EMA of G (0.999) sampled for the scores.
 
 Quick smoke run:  python benchmarks/gan_vs_reference.py --minutes 0.2 --seeds 1 --mixture-steps 200
 Full run:         python benchmarks/gan_vs_reference.py            (≈ 2 × 6 min + mixtures)

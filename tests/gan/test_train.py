@@ -179,15 +179,23 @@ def test_every_loss_penalty_optimizer_and_model_trains(
 
 def test_defaults_follow_the_data(tmp_path: Path) -> None:
     cpu = torch.device("cpu")
-    images = resolve_config(TrainConfig(), load_dataset("digits"), cpu)
-    assert (images.model, images.batch_size, images.lr_g, images.betas) == (
-        "dcgan", 64, 2e-4, (0.5, 0.999))
+    images = resolve_config(TrainConfig(data="digits"), load_dataset("digits"), cpu)
+    assert (images.model, images.batch_size, images.lr_g, images.betas, images.ema) == (
+        "dcgan", 64, 2e-4, (0.5, 0.999), 0.0)
+    mnist = resolve_config(TrainConfig(data="mnist"), load_dataset("digits"), cpu)
+    assert (mnist.lr_g, mnist.lr_d, mnist.ema) == (2e-3, 2e-3, 0.999)  # DATA_DEFAULTS
+    flags = resolve_config(TrainConfig(data="mnist", lr_g=1e-4, ema=0.0), load_dataset("digits"),
+                           cpu)
+    assert (flags.lr_g, flags.lr_d, flags.ema) == (1e-4, 2e-3, 0.0)  # flags win
     assert (images.img_size, images.img_channels, images.loss) == (32, 1, "nonsaturating")
     assert (images.width, images.channels_last) == (32, True)  # narrow at 32 px
     big = resolve_config(TrainConfig(img_size=64), load_dataset("digits", 64), cpu)
     assert big.width == 64
     points = resolve_config(TrainConfig(data="ring8"), load_dataset("ring8"), cpu)
     assert (points.model, points.img_size, points.channels_last) == ("mlp", 0, False)
+    assert (points.penalty, points.penalty_weight, points.ema) == ("r1", 1.0, 0.99)
+    grid = resolve_config(TrainConfig(data="grid25"), load_dataset("grid25"), cpu)
+    assert (grid.penalty, grid.penalty_weight, grid.ema) == ("r1", 0.1, 0.999)
     assert resolve_config(TrainConfig(precision="fp32"), load_dataset("digits"),
                           cpu).precision == "fp32"
     with pytest.raises(ValueError, match="does not fit dataset 'ring8'"):

@@ -69,7 +69,7 @@ def train(
         None, help="Minibatch m per process (default 64; 256 for 2-D)."),
     optimizer: str = typer.Option("adam", help="adam (β=(0.5, 0.999)) or sgd (with momentum)."),
     lr: float | None = typer.Option(
-        None, help="Learning rate of G and D (default 2e-4; 1e-3 for 2-D)."),
+        None, help="Learning rate of G and D (default 2e-4; 2e-3 for mnist; 1e-3 for 2-D)."),
     lr_d: float | None = typer.Option(
         None, help="Learning rate of D if it should differ from --lr."),
     momentum: float = typer.Option(0.5, help="SGD momentum."),
@@ -85,7 +85,8 @@ def train(
                      "small data sets); none = as is; auto = the data's default."),
     ema: float | None = typer.Option(
         None, help="Sample from an EMA of G with this decay (e.g. 0.999); 0 = off. "
-                   "Default 0.99 for 2-D data, off for images."),
+                   "Default 0.999 for mnist and grid25, 0.99 for ring8, off for other "
+                   "images."),
     img_size: int = typer.Option(
         0, help="Image side in pixels (default 32 for digits, 64 for folders)."),
     img_channels: int = typer.Option(

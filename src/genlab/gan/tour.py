@@ -39,7 +39,7 @@ def _section(ctx: TourContext) -> str:
                          batch_size=32, threads=1, seed=ctx.seed, progress=not ctx.fast,
                          sample_every=0 if ctx.fast else 200, **budget)
     train(config)
-    generator, _ = load_generator(run_dir)
+    generator, used = load_generator(run_dir)  # `used`: the resolved config, defaults filled in
     steps = read_checkpoint(run_dir)[1]["step"]
     classes = torch.arange(10).repeat_interleave(10)  # one row per digit
     save_grid(sample(generator, 100, labels=classes, seed=ctx.seed), ctx.output("gan_samples.png"),
@@ -55,8 +55,9 @@ def _section(ctx: TourContext) -> str:
     budget_text = "4 steps (fast mode)" if ctx.fast else f"{TOUR_MINUTES:g} minutes"
     return (
         f"A class-conditional DCGAN (32 px, width 32, label embedding into G, projection D) "
-        f"trained by Algorithm 1 (k = 1, batch 32, non-saturating loss, Adam 2e-4, "
-        f"β = (0.5, 0.999), one CPU thread) on "
+        f"trained by Algorithm 1 (k = {used['d_steps']}, batch {used['batch_size']}, "
+        f"{used['loss']} loss, Adam {used['lr_g']:g}, β = {tuple(used['betas'])}, "
+        f"EMA of G {used['ema']:g}, one CPU thread) on "
         f"the 5,000 embedded MNIST digits for {budget_text}, {steps} generator steps. "
         f"Run folder: `{run_dir}`.\n\n"
         "* `gan_samples.png` — 100 samples, one row per digit 0–9\n"
