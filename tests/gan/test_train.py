@@ -183,7 +183,7 @@ def test_defaults_follow_the_data(tmp_path: Path) -> None:
     assert (images.model, images.batch_size, images.lr_g, images.betas, images.ema) == (
         "dcgan", 64, 2e-4, (0.5, 0.999), 0.0)
     mnist = resolve_config(TrainConfig(data="mnist"), load_dataset("digits"), cpu)
-    assert (mnist.lr_g, mnist.lr_d, mnist.ema) == (2e-3, 2e-3, 0.999)  # DATA_DEFAULTS
+    assert (mnist.lr_g, mnist.lr_d, mnist.ema, mnist.ema_rampup) == (2e-3, 2e-3, 0.999, 0.2)
     flags = resolve_config(TrainConfig(data="mnist", lr_g=1e-4, ema=0.0), load_dataset("digits"),
                            cpu)
     assert (flags.lr_g, flags.lr_d, flags.ema) == (1e-4, 2e-3, 0.0)  # flags win

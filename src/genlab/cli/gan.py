@@ -78,7 +78,8 @@ def train(
                    "budget (--steps, or this invocation's --minutes); 0 = constant."),
     ema_rampup: float | None = typer.Option(
         None, help="Cap the EMA's half-life at this fraction of the steps done, so a slow EMA "
-                   "does not lag G in short runs (StyleGAN2-ADA's ramp-up); 0 = off."),
+                   "does not lag G in short runs (StyleGAN2-ADA's ramp-up); 0 = off. "
+                   "Default 0.2 for mnist, else 0.05."),
     augment: str = typer.Option(
         "auto", help="DiffAugment policy: what D sees of real and fake images, comma-separated "
                      "from color, translation, cutout (Zhao et al. 2020; helps D not memorise "
