@@ -11,6 +11,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from genlab.gan.defaults import PENALTY_WEIGHT, default_text
+
 app = typer.Typer(
     help="GANs: train DCGAN / conditional DCGAN by Algorithm 1, sample, interpolate, evaluate.",
     no_args_is_help=True,
@@ -58,7 +60,8 @@ def train(
         "auto", help="auto (r1 for 2-D data, none for images), none, r1 (on real data) or gp "
                      "(WGAN-GP)."),
     penalty_weight: float | None = typer.Option(
-        None, help="Weight of the penalty (default 1 for r1 on 2-D data, else 10)."),
+        None, help=f"Weight of the penalty (default {default_text('penalty_weight')}; "
+             f"{PENALTY_WEIGHT:g} for a penalty that is not the data's default)."),
     d_steps: int = typer.Option(1, "--d-steps", "-k", help="Discriminator steps per G step (k)."),
     minutes: float | None = typer.Option(
         None, "--minutes", "-m",
@@ -66,10 +69,10 @@ def train(
     steps: int | None = typer.Option(
         None, "--steps", "-n", help="Stop at this many generator steps in total (across resumes)."),
     batch_size: int | None = typer.Option(
-        None, help="Minibatch m per process (default 64; 256 for 2-D)."),
+        None, help=f"Minibatch m per process (default {default_text('batch_size')})."),
     optimizer: str = typer.Option("adam", help="adam (β=(0.5, 0.999)) or sgd (with momentum)."),
     lr: float | None = typer.Option(
-        None, help="Learning rate of G and D (default 2e-4; 2e-3 for mnist; 1e-3 for 2-D)."),
+        None, help=f"Learning rate of G and D (default {default_text('lr_g')})."),
     lr_d: float | None = typer.Option(
         None, help="Learning rate of D if it should differ from --lr."),
     momentum: float = typer.Option(0.5, help="SGD momentum."),
@@ -79,15 +82,14 @@ def train(
     ema_rampup: float | None = typer.Option(
         None, help="Cap the EMA's half-life at this fraction of the steps done, so a slow EMA "
                    "does not lag G in short runs (StyleGAN2-ADA's ramp-up); 0 = off. "
-                   "Default 0.2 for mnist, else 0.05."),
+                   f"Default {default_text('ema_rampup')}."),
     augment: str = typer.Option(
         "auto", help="DiffAugment policy: what D sees of real and fake images, comma-separated "
                      "from color, translation, cutout (Zhao et al. 2020; helps D not memorise "
                      "small data sets); none = as is; auto = the data's default."),
     ema: float | None = typer.Option(
         None, help="Sample from an EMA of G with this decay (e.g. 0.999); 0 = off. "
-                   "Default 0.999 for mnist and grid25, 0.99 for ring8, off for other "
-                   "images."),
+                   f"Default {default_text('ema')}."),
     img_size: int = typer.Option(
         0, help="Image side in pixels (default 32 for digits, 64 for folders)."),
     img_channels: int = typer.Option(
@@ -95,7 +97,7 @@ def train(
     width: int = typer.Option(
         0, help="Network width: channels of D's first / G's last conv (default 32 for images "
                    "up to 32 px, 64 above; 128 for 2-D)."),
-    z_dim: int = typer.Option(0, help="Noise dimension (default 100; 16 for 2-D)."),
+    z_dim: int = typer.Option(0, help=f"Noise dimension (default {default_text('z_dim')})."),
     z_std: float = typer.Option(1.0, help="σ of the noise z ~ N(0, σ²I)."),
     precision: str = typer.Option(
         "auto", help="auto (bf16 autocast where the CPU/GPU supports it), bf16 or fp32."),
