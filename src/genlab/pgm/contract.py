@@ -3,7 +3,8 @@
 `forward` runs the plan (sum-product or max-product); `backward` pushes adjoints back through
 the same steps, giving ∂Z/∂(every input) in one pass — all marginals at once (pytorch-struct's
 "marginals are gradients of log Z"); `backtrack` follows the max-product argmax tables to the
-jointly most probable assignment. Tensors are (array, log_scale) pairs: array has a leading
+jointly most probable assignment, and `sample_backward` walks the same tree drawing instead of
+maximising (exact posterior samples). Tensors are (array, log_scale) pairs: array has a leading
 batch axis (size 1 or N) and is scaled so each row's max is 1; log_scale has shape (batch,).
 """
 
@@ -17,7 +18,9 @@ import numpy as np
 from genlab.pgm.plan import ContractionPlan
 from genlab.pgm.semiring import PairKernel, rescale
 
-__all__ = ["CompiledPlan", "Forward", "backtrack", "backward", "forward"]
+__all__ = ["CompiledPlan", "Forward", "backtrack", "backward", "forward", "sample_backward"]
+
+SAMPLE_BLOCK_ENTRIES = 1 << 22  # sample_backward materialises at most this many at once
 
 
 @dataclass
@@ -200,4 +203,70 @@ def backtrack(compiled: CompiledPlan, fwd: Forward, batch: int) -> dict[int, np.
                 strict=True,
             ):
                 values[v] = value
+    return values
+
+
+def _gather(
+    array: np.ndarray,
+    scope: Sequence[int],
+    values: dict[int, np.ndarray],
+    unknown: Sequence[int],
+    rows: slice,
+    sizes: Sequence[int],
+) -> np.ndarray:
+    """A slot's entries at the drawn values of its known variables, for the samples in
+    `rows`: shape (B, *[size or 1 for each unknown variable]) so operands broadcast."""
+    known = [a for a, v in enumerate(scope) if v in values]
+    free = [a for a, v in enumerate(scope) if v not in values]
+    moved = array.transpose((0, *(a + 1 for a in known), *(a + 1 for a in free)))
+    count = rows.stop - rows.start
+    batch = np.arange(rows.start, rows.stop) if array.shape[0] > 1 else np.zeros(count, np.intp)
+    picked = moved[(batch, *(values[scope[a]][rows] for a in known))]  # (B, *free)
+    free_vars = [scope[a] for a in free]
+    position = [unknown.index(v) for v in free_vars]
+    picked = picked.transpose((0, *(1 + i for i in np.argsort(position))))
+    return picked.reshape(
+        (count, *(sizes[u] if u in free_vars else 1 for u in unknown))
+    )
+
+
+def sample_backward(
+    compiled: CompiledPlan, fwd: Forward, count: int, rng: np.random.Generator
+) -> dict[int, np.ndarray]:
+    """Draw `count` joint samples of every planned variable from a sum-product forward pass
+    (kept with keep_all): each step, walked from the root, draws the variables it eliminated
+    from the product of its two operands at the values already drawn. Returns
+    {variable id: (count,) states}. Slots with a batch axis > 1 must have `count` rows."""
+    plan = compiled.plan
+    scopes = plan.slot_scopes()
+    sizes = plan.sizes
+    values: dict[int, np.ndarray] = {}
+    for k in range(len(plan.steps) - 1, -1, -1):
+        step = plan.steps[k]
+        operands = [(fwd.arrays[step.left], scopes[step.left])]
+        if step.right is not None:
+            operands.append((fwd.arrays[step.right], scopes[step.right]))
+        unknown = [
+            v for v in dict.fromkeys(v for _, sc in operands for v in sc) if v not in values
+        ]
+        if not unknown:
+            continue
+        shape = [sizes[u] for u in unknown]
+        states = int(np.prod(shape))
+        drawn = np.empty(count, dtype=np.intp)
+        block = max(1, SAMPLE_BLOCK_ENTRIES // max(1, states))
+        for start in range(0, count, block):
+            rows = slice(start, min(count, start + block))
+            joint = None
+            for array, scope in operands:
+                part = _gather(array, scope, values, unknown, rows, sizes)
+                joint = part if joint is None else joint * part
+            flat = np.broadcast_to(joint, (rows.stop - rows.start, *shape)).reshape(
+                rows.stop - rows.start, states
+            )
+            cdf = np.cumsum(flat, axis=1)
+            u = (1.0 - rng.random(rows.stop - rows.start)) * cdf[:, -1]
+            drawn[rows] = np.minimum((cdf < u[:, None]).sum(axis=1), states - 1)
+        for v, value in zip(unknown, np.unravel_index(drawn, shape), strict=True):
+            values[v] = value
     return values

@@ -7,6 +7,10 @@ or one call with N evidence rows, run with a batch axis — pay for planning onc
 
 Evidence is {variable: state} (a state name or index); batched evidence is a list of such
 dicts, a dict of columns, or an int array (N, k) with `columns` naming its k variables.
+Virtual (soft) evidence is `likelihood={variable: vector}`: a non-negative vector over the
+variable's states, (card,) for every row or (N, card) per row, multiplied into the model as a
+unary factor — one-hot where a cell is observed, ones where it is missing, so rows with
+different missing cells still share one plan (EM's E-step, log-likelihoods of incomplete rows).
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from genlab.pgm.contract import CompiledPlan, backtrack, backward, forward
+from genlab.pgm.contract import CompiledPlan, backtrack, backward, forward, sample_backward
 from genlab.pgm.errors import ContractionTooLarge, ModelError, ZeroEvidenceError
 from genlab.pgm.factor import Factor
 from genlab.pgm.models.factor_graph import FactorGraph
 from genlab.pgm.plan import ContractionPlan, plan_contraction
+from genlab.pgm.semiring import rescale
 
 __all__ = [
     "DEFAULT_MAX_MEMORY",
@@ -74,17 +79,53 @@ class MapResult:
         return out
 
 
+LikelihoodArg = Mapping[str, Any] | None
+
+
 @dataclass
 class _Prepared:
-    """A compiled plan for one evidence pattern and kept set."""
+    """A compiled plan for one evidence pattern (hard and soft variables) and kept set."""
 
     compiled: CompiledPlan
     observed: tuple[int, ...]
+    soft: tuple[int, ...]  # variables with a likelihood vector: plan inputs after the factors
     inputs: list[int]  # factor indices feeding the plan (scope non-empty after evidence)
     constants: list[int]  # factor indices fully observed (a number per row)
     input_scopes: list[tuple[int, ...]]
     owners: dict[int, tuple[int, int]]  # variable -> (smallest input holding it, its axis)
     groups: dict[int, list[tuple[str, tuple[int, ...]]]]  # input -> [(variable, axes to sum)]
+    _all_adjoints: CompiledPlan | None = None
+
+    def all_adjoints(self) -> CompiledPlan:
+        """The same plan compiled to deliver the adjoint of every factor input (statistics)."""
+        if self._all_adjoints is None:
+            wanted = frozenset(range(len(self.inputs)))
+            self._all_adjoints = CompiledPlan(self.compiled.plan, wanted=wanted)
+        return self._all_adjoints
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """The evidence of one call: hard rows (size, k) and soft vectors (size or 1, card)."""
+
+    observed: tuple[int, ...]
+    rows: np.ndarray
+    soft: tuple[int, ...]
+    likelihoods: tuple[np.ndarray, ...]
+    batched: bool
+
+    @property
+    def size(self) -> int:
+        return int(self.rows.shape[0])
+
+    def part(self, start: int, stop: int) -> _Batch:
+        return _Batch(
+            self.observed,
+            self.rows[start:stop],
+            self.soft,
+            tuple(x if x.shape[0] == 1 else x[start:stop] for x in self.likelihoods),
+            self.batched,
+        )
 
 
 class ExactInference:
@@ -106,6 +147,7 @@ class ExactInference:
         self.var_id = {v: i for i, v in enumerate(g.variables)}
         self.sizes = tuple(g.cards[v] for v in g.variables)
         self._scopes: list[tuple[int, ...]] = []
+        self._orders: list[tuple[int, ...]] = []  # factor axis order -> sorted-id order
         self._tables: list[np.ndarray] = []
         self._logs: list[float] = []
         used: set[int] = set()
@@ -116,37 +158,89 @@ class ExactInference:
                 table = np.transpose(f.table, order) if order != list(range(len(ids))) else f.table
                 peak = float(table.max()) if table.size else 0.0
                 self._scopes.append(tuple(ids[i] for i in order))
+                self._orders.append(tuple(order))
                 scaled = (table / (peak if peak > 0 else 1.0))[None]
                 scaled.setflags(write=False)  # shared by every query: never scaled in place
                 self._tables.append(scaled)
                 self._logs.append(float(np.log(peak)))
                 used.update(ids)
         self._isolated = [i for i in range(len(self.sizes)) if i not in used]
-        self._prepared: dict[tuple[tuple[int, ...], tuple[int, ...]], _Prepared] = {}
+        self._prepared: dict[
+            tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]], _Prepared
+        ] = {}
 
     # -- evidence ------------------------------------------------------------------------------
     def _encode(
-        self, evidence: EvidenceArg, columns: Sequence[str] | None
-    ) -> tuple[tuple[int, ...], np.ndarray, bool]:
-        """(observed ids sorted, rows (N, k) in that column order, batched?)."""
+        self,
+        evidence: EvidenceArg,
+        columns: Sequence[str] | None,
+        likelihood: LikelihoodArg = None,
+    ) -> _Batch:
+        """Hard evidence (observed ids sorted, rows in that column order) and soft evidence
+        (variable ids sorted, likelihood arrays), broadcast to one batch size."""
         g = self.graph
         if evidence is None or (isinstance(evidence, Mapping) and not evidence):
-            return (), np.zeros((1, 0), dtype=np.intp), False
-        if isinstance(evidence, Mapping) and not any(
-            isinstance(s, (list, tuple, np.ndarray)) for s in evidence.values()
-        ):
-            coded = g.encode_evidence(evidence)
-            names, rows, batched = tuple(coded), np.array([list(coded.values())], np.intp), False
+            observed, rows, batched = (), np.zeros((1, 0), dtype=np.intp), False
         else:
-            names, rows = g.encode_evidence_rows(evidence, columns)  # type: ignore[arg-type]
-            batched = True
-        ids = [self.var_id[v] for v in names]
-        order = sorted(range(len(ids)), key=ids.__getitem__)
-        return tuple(ids[i] for i in order), rows[:, order], batched
+            if isinstance(evidence, Mapping) and not any(
+                isinstance(s, (list, tuple, np.ndarray)) for s in evidence.values()
+            ):
+                coded = g.encode_evidence(evidence)
+                names: tuple[str, ...] = tuple(coded)
+                rows = np.array([list(coded.values())], np.intp)
+                batched = False
+            else:
+                names, rows = g.encode_evidence_rows(evidence, columns)  # type: ignore[arg-type]
+                batched = True
+            ids = [self.var_id[v] for v in names]
+            order = sorted(range(len(ids)), key=ids.__getitem__)
+            observed, rows = tuple(ids[i] for i in order), rows[:, order]
+        soft: list[int] = []
+        arrays: list[np.ndarray] = []
+        size = rows.shape[0]
+        for v in sorted(likelihood or {}, key=lambda v: self.var_id.get(str(v), -1)):
+            i, array = self._likelihood(str(v), (likelihood or {})[v], observed)
+            soft.append(i)
+            arrays.append(array)
+            if array.shape[0] != 1:
+                if size not in (1, array.shape[0]):
+                    raise ModelError(
+                        f"likelihood of {v!r} has {array.shape[0]} rows but the evidence has "
+                        f"{size}"
+                    )
+                size = array.shape[0]
+                batched = True
+        if rows.shape[0] != size:
+            rows = np.broadcast_to(rows, (size, rows.shape[1]))
+        return _Batch(observed, rows, tuple(soft), tuple(arrays), batched)
+
+    def _likelihood(
+        self, v: str, values: Any, observed: tuple[int, ...]
+    ) -> tuple[int, np.ndarray]:
+        """One variable's likelihood as a validated float64 array (rows or 1, card)."""
+        i = self.var_id.get(v)
+        if i is None:
+            raise ModelError(f"likelihood names the unknown variable {v!r} in {self.graph!r}")
+        if i in observed:
+            raise ModelError(f"variable {v!r} has both hard evidence and a likelihood")
+        array = np.asarray(values, dtype=np.float64)
+        card = self.sizes[i]
+        if array.ndim == 1:
+            array = array[None]
+        if array.ndim != 2 or array.shape[1] != card:
+            raise ModelError(
+                f"likelihood of {v!r} must have shape ({card},) or (N, {card}), "
+                f"got {np.shape(values)}"
+            )
+        if not np.all(np.isfinite(array)) or (array.size and array.min() < 0):
+            raise ModelError(f"likelihood of {v!r} must be finite and non-negative")
+        return i, array
 
     # -- planning ------------------------------------------------------------------------------
-    def _prepare(self, observed: tuple[int, ...], keep: tuple[int, ...]) -> _Prepared:
-        key = (observed, keep)
+    def _prepare(
+        self, observed: tuple[int, ...], keep: tuple[int, ...], soft: tuple[int, ...] = ()
+    ) -> _Prepared:
+        key = (observed, keep, soft)
         prepared = self._prepared.get(key)
         if prepared is None:
             obs = set(observed)
@@ -158,6 +252,7 @@ class ExactInference:
                     scopes.append(reduced)
                 else:
                     constants.append(i)
+            scopes += [(v,) for v in soft]
             present = {v for sc in scopes for v in sc}
             plan = plan_contraction(
                 scopes, self.sizes, [v for v in keep if v in present], self.planner
@@ -169,7 +264,9 @@ class ExactInference:
                 axes = tuple(a for a in range(1, len(scopes[k]) + 1) if a != axis)
                 groups.setdefault(k, []).append((names[v], axes))
             compiled = CompiledPlan(plan, wanted=frozenset(groups))  # adjoints marginals read
-            prepared = _Prepared(compiled, observed, inputs, constants, scopes, owners, groups)
+            prepared = _Prepared(
+                compiled, observed, soft, inputs, constants, scopes, owners, groups
+            )
             self._prepared[key] = prepared
         return prepared
 
@@ -186,9 +283,9 @@ class ExactInference:
         return v
 
     def _chunks(
-        self, prepared: _Prepared, rows: np.ndarray, per_row_entries: int, what: str
-    ) -> Iterator[tuple[int, np.ndarray, list[np.ndarray], list[Any], np.ndarray]]:
-        """(start, rows, inputs, their log scales, log constants) per slice of evidence rows,
+        self, prepared: _Prepared, batch: _Batch, per_row_entries: int, what: str
+    ) -> Iterator[tuple[int, _Batch, list[np.ndarray], list[Any], np.ndarray]]:
+        """(start, evidence slice, inputs, their log scales, log constants) per slice of rows,
         each slice as large as the memory budget allows (fail fast when one row won't fit)."""
         per_row = max(1, per_row_entries) * 8
         size = self.max_memory // per_row
@@ -199,23 +296,28 @@ class ExactInference:
                 f"(plan {plan.describe()}), over the budget of {self.max_memory / 2**30:.3g} GiB; "
                 "raise max_memory, add evidence, or use approximate inference"
             )
-        for start in range(0, rows.shape[0], int(size)):
-            part = rows[start : start + int(size)]
+        for start in range(0, batch.size, int(size)):
+            part = batch.part(start, start + int(size))
             yield (start, part, *self._leaves(prepared, part))
 
     # -- leaves --------------------------------------------------------------------------------
     def _leaves(
-        self, prepared: _Prepared, rows: np.ndarray
-    ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
-        """Evidence-reduced input tensors (batch axis first) and the log of the constants."""
-        observed = prepared.observed
-        column = {v: j for j, v in enumerate(observed)}
-        batch = rows.shape[0]
-        arrays, logs = [], []
+        self, prepared: _Prepared, batch: _Batch
+    ) -> tuple[list[np.ndarray], list[Any], np.ndarray]:
+        """Evidence-reduced input tensors (batch axis first), the soft vectors after them,
+        their log scales, and the log of the constants."""
+        column = {v: j for j, v in enumerate(prepared.observed)}
+        rows = batch.rows
+        arrays: list[np.ndarray] = []
+        logs: list[Any] = []
         for i in prepared.inputs:
             arrays.append(self._reduce(i, column, rows))
             logs.append(self._logs[i])
-        const = np.zeros(batch)
+        for likelihood in batch.likelihoods:
+            scaled, log = rescale(likelihood)
+            arrays.append(scaled)
+            logs.append(log)
+        const = np.zeros(batch.size)
         with np.errstate(divide="ignore"):
             for i in prepared.constants:
                 const = const + np.log(self._reduce(i, column, rows).reshape(-1)) + self._logs[i]
@@ -231,26 +333,33 @@ class ExactInference:
         moved = np.transpose(table[0], (*obs_axes, *rest))
         return moved[tuple(rows[:, column[scope[a]]] for a in obs_axes)]
 
-    def _isolated_log(self, observed: tuple[int, ...]) -> float:
-        return float(sum(math.log(self.sizes[v]) for v in self._isolated if v not in observed))
+    def _isolated_log(self, batch: _Batch) -> float:
+        """log of the number of states of variables in no factor (each multiplies Z), less
+        those fixed by hard evidence or weighed by a likelihood (it is in the plan then)."""
+        done = set(batch.observed) | set(batch.soft)
+        return float(sum(math.log(self.sizes[v]) for v in self._isolated if v not in done))
 
     # -- queries -------------------------------------------------------------------------------
     def log_partition(
-        self, evidence: EvidenceArg = None, *, columns: Sequence[str] | None = None
+        self,
+        evidence: EvidenceArg = None,
+        *,
+        columns: Sequence[str] | None = None,
+        likelihood: LikelihoodArg = None,
     ) -> Any:
         """log Z with evidence clamped — log P(e) for a Bayesian network; −inf when P(e) = 0.
         A float, or an (N,) array for batched evidence."""
-        observed, rows, batched = self._encode(evidence, columns)
-        prepared = self._prepare(observed, ())
-        out = np.empty(rows.shape[0])
+        batch = self._encode(evidence, columns, likelihood)
+        prepared = self._prepare(batch.observed, (), batch.soft)
+        out = np.empty(batch.size)
         per_row = prepared.compiled.plan.largest_intermediate
         for start, part, arrays, logs, const in self._chunks(
-            prepared, rows, per_row, "log_partition"
+            prepared, batch, per_row, "log_partition"
         ):
-            n = part.shape[0]
+            n = part.size
             out[start : start + n] = self._run_log_z(prepared, arrays, logs, n) + const
-        out += self._isolated_log(observed)
-        return out if batched else float(out[0])
+        out += self._isolated_log(batch)
+        return out if batch.batched else float(out[0])
 
     def _run_log_z(self, prepared: _Prepared, arrays: list, logs: list, batch: int) -> np.ndarray:
         if not arrays:
@@ -261,26 +370,29 @@ class ExactInference:
             return np.broadcast_to(np.log(root.reshape(root.shape[0])) + log, (batch,))
 
     def marginals(
-        self, evidence: EvidenceArg = None, *, columns: Sequence[str] | None = None
+        self,
+        evidence: EvidenceArg = None,
+        *,
+        columns: Sequence[str] | None = None,
+        likelihood: LikelihoodArg = None,
     ) -> dict[str, np.ndarray]:
         """The posterior marginal of every variable (observed ones as point masses), from one
         forward and one backward pass. Arrays (card,), or (N, card) for batched evidence."""
-        observed, rows, batched = self._encode(evidence, columns)
-        prepared = self._prepare(observed, ())
-        plan = prepared.compiled.plan
-        batch = rows.shape[0]
-        per_row = 2 * plan.total_intermediate + sum(
-            math.prod(self.sizes[v] for v in s) for s in prepared.input_scopes
-        )
-        result = {v: np.empty((batch, self.sizes[i])) for v, i in self.var_id.items()}
+        batch = self._encode(evidence, columns, likelihood)
+        observed, rows = batch.observed, batch.rows
+        prepared = self._prepare(observed, (), batch.soft)
+        size = batch.size
+        result = {v: np.empty((size, self.sizes[i])) for v, i in self.var_id.items()}
         for v, i in self.var_id.items():
             if i in observed:  # point masses
                 result[v][:] = 0.0
-                result[v][np.arange(batch), rows[:, observed.index(i)]] = 1.0
+                result[v][np.arange(size), rows[:, observed.index(i)]] = 1.0
             elif i not in prepared.owners:  # in no factor: uniform
                 result[v][:] = 1.0 / self.sizes[i]
-        for start, part, arrays, logs, const in self._chunks(prepared, rows, per_row, "marginals"):
-            n = part.shape[0]
+        for start, part, arrays, logs, const in self._chunks(
+            prepared, batch, self._backward_entries(prepared), "marginals"
+        ):
+            n = part.size
             if not arrays:
                 self._check_nonzero(np.ones((1,)), const, start)
                 continue
@@ -294,7 +406,93 @@ class ExactInference:
                     if m.shape[0] != n:
                         m = np.broadcast_to(m, (n, m.shape[1]))
                     result[v][start : start + n] = m / np.add.reduce(m, axis=1, keepdims=True)
-        return result if batched else {v: m[0] for v, m in result.items()}
+        return result if batch.batched else {v: m[0] for v, m in result.items()}
+
+    def _backward_entries(self, prepared: _Prepared) -> int:
+        """Entries one evidence row needs for a forward pass kept for backward, plus inputs."""
+        return 2 * prepared.compiled.plan.total_intermediate + sum(
+            math.prod(self.sizes[v] for v in s) for s in prepared.input_scopes
+        )
+
+    def expected_statistics(
+        self,
+        evidence: EvidenceArg = None,
+        *,
+        columns: Sequence[str] | None = None,
+        likelihood: LikelihoodArg = None,
+        weights: np.ndarray | None = None,
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Expected sufficient statistics: for every factor, Σ_n w_n P(x_factor | e_n) as a
+        table shaped like the factor (its own axis order), and log Z(e_n) of every row.
+
+        EM's E-step on a Bayesian network (factor = family) in one batched contraction per
+        chunk of rows: forward, backward, then each factor's posterior scattered back to the
+        full family at the row's observed states.
+        """
+        batch = self._encode(evidence, columns, likelihood)
+        prepared = self._prepare(batch.observed, (), batch.soft)
+        size = batch.size
+        w = np.ones(size) if weights is None else np.asarray(weights, dtype=np.float64)
+        if w.shape != (size,):
+            raise ModelError(f"weights must have shape ({size},), got {w.shape}")
+        totals = [np.zeros(math.prod(self.sizes[v] for v in s)) for s in self._scopes]
+        log_z = np.empty(size)
+        compiled = prepared.all_adjoints()
+        column = {v: j for j, v in enumerate(prepared.observed)}
+        for start, part, arrays, logs, const in self._chunks(
+            prepared, batch, self._backward_entries(prepared), "expected_statistics"
+        ):
+            n = part.size
+            rows, wn = part.rows, w[start : start + n]
+            if arrays:
+                fwd = forward(compiled, arrays, logs, "sum", keep_all=True)
+                root, log = fwd.result()
+                self._check_nonzero(root, const, start)
+                with np.errstate(divide="ignore"):
+                    log_z[start : start + n] = np.log(root.reshape(-1)) + log + const
+                adjoints = backward(compiled, fwd)
+                for k, i in enumerate(prepared.inputs):
+                    p = np.broadcast_to(arrays[k] * adjoints[k], (n, *arrays[k].shape[1:]))
+                    p = p.reshape(n, -1)
+                    p = p * (wn / p.sum(axis=1))[:, None]
+                    self._scatter(totals[i], i, column, rows, p)
+            else:
+                self._check_nonzero(np.ones((1,)), const, start)
+                log_z[start : start + n] = const
+            for i in prepared.constants:
+                self._scatter(totals[i], i, column, rows, wn[:, None])
+        log_z += self._isolated_log(batch)
+        tables = []
+        for i, flat in enumerate(totals):
+            table = flat.reshape([self.sizes[v] for v in self._scopes[i]])
+            tables.append(np.transpose(table, np.argsort(self._orders[i])))
+        return tables, log_z
+
+    def _scatter(
+        self,
+        total: np.ndarray,
+        i: int,
+        column: Mapping[int, int],
+        rows: np.ndarray,
+        values: np.ndarray,
+    ) -> None:
+        """Add per-row tables over factor i's unobserved axes (N, prod) into its full flat
+        table at each row's observed states."""
+        scope = self._scopes[i]
+        sizes = [self.sizes[v] for v in scope]
+        strides = np.cumprod([1, *sizes[::-1]])[:-1][::-1]
+        offset = np.zeros(rows.shape[0], dtype=np.int64)
+        for a, v in enumerate(scope):
+            if v in column:
+                offset += rows[:, column[v]] * strides[a]
+        free = [a for a, v in enumerate(scope) if v not in column]
+        if free:
+            grid = np.indices([sizes[a] for a in free]).reshape(len(free), -1)
+            inner = (grid * np.asarray([strides[a] for a in free])[:, None]).sum(axis=0)
+        else:
+            inner = np.zeros(1, dtype=np.int64)
+        index = (offset[:, None] + inner[None, :]).reshape(-1)
+        total += np.bincount(index, weights=values.reshape(-1), minlength=total.size)
 
     def _owners(self, scopes: list[tuple[int, ...]]) -> dict[int, tuple[int, int]]:
         """For each unobserved variable, the smallest plan input holding it and its axis."""
@@ -326,26 +524,26 @@ class ExactInference:
         evidence: EvidenceArg = None,
         *,
         columns: Sequence[str] | None = None,
+        likelihood: LikelihoodArg = None,
     ) -> Any:
         """The joint posterior over `variables` (unobserved): a Factor with axes in the given
         order, or an array (N, *cards) for batched evidence."""
         variables = [self._check_var(str(v)) for v in variables]
         if len(set(variables)) != len(variables):
             raise ModelError(f"query variables repeat: {variables}")
-        observed, rows, batched = self._encode(evidence, columns)
+        batch = self._encode(evidence, columns, likelihood)
         ids = [self.var_id[v] for v in variables]
-        clash = [v for v, i in zip(variables, ids, strict=True) if i in observed]
+        clash = [v for v, i in zip(variables, ids, strict=True) if i in batch.observed]
         if clash:
             raise ModelError(f"query variables {clash} are also observed in the evidence")
         keep = tuple(sorted(ids))
-        prepared = self._prepare(observed, keep)
-        batch = rows.shape[0]
+        prepared = self._prepare(batch.observed, keep, batch.soft)
         shape = tuple(self.sizes[i] for i in keep)
-        out = np.empty((batch, *shape))
+        out = np.empty((batch.size, *shape))
         per_row = prepared.compiled.plan.largest_intermediate
         in_plan = {v for s in prepared.input_scopes for v in s}
-        for start, part, arrays, logs, const in self._chunks(prepared, rows, per_row, "query"):
-            n = part.shape[0]
+        for start, part, arrays, logs, const in self._chunks(prepared, batch, per_row, "query"):
+            n = part.size
             if arrays:
                 root, _ = forward(prepared.compiled, arrays, logs, "sum").result()
             else:
@@ -362,27 +560,31 @@ class ExactInference:
             )
         order = [keep.index(i) + 1 for i in ids]
         out = np.transpose(out, (0, *order))
-        if batched:
+        if batch.batched:
             return out
         return Factor(tuple(variables), out[0], validate=False)
 
     def map_assignment(
-        self, evidence: EvidenceArg = None, *, columns: Sequence[str] | None = None
+        self,
+        evidence: EvidenceArg = None,
+        *,
+        columns: Sequence[str] | None = None,
+        likelihood: LikelihoodArg = None,
     ) -> MapResult:
         """The jointly most probable assignment of the unobserved variables given the evidence
         (max-product contraction, then backtracking — not per-variable argmax)."""
-        observed, rows, batched = self._encode(evidence, columns)
-        prepared = self._prepare(observed, ())
+        batch = self._encode(evidence, columns, likelihood)
+        observed = batch.observed
+        prepared = self._prepare(observed, (), batch.soft)
         plan = prepared.compiled.plan
-        batch = rows.shape[0]
-        values = {i: np.zeros(batch, dtype=np.intp) for i in range(len(self.sizes))}
-        log_p = np.empty(batch)
+        values = {i: np.zeros(batch.size, dtype=np.intp) for i in range(len(self.sizes))}
+        log_p = np.empty(batch.size)
         for start, part, arrays, logs, const in self._chunks(
-            prepared, rows, 3 * plan.total_intermediate, "map_assignment"
+            prepared, batch, 3 * plan.total_intermediate, "map_assignment"
         ):
-            n = part.shape[0]
+            n = part.size
             for j, i in enumerate(observed):
-                values[i][start : start + n] = part[:, j]
+                values[i][start : start + n] = part.rows[:, j]
             if arrays:
                 fwd = forward(prepared.compiled, arrays, logs, "max", keep_all=True)
                 root, log = fwd.result()
@@ -395,11 +597,65 @@ class ExactInference:
                 self._check_nonzero(np.ones((1,)), const, start)
                 log_p[start : start + n] = const
         names = self.graph.variables
-        if batched:
+        if batch.batched:
             assignment: dict[str, Any] = {names[i]: values[i] for i in range(len(names))}
             return MapResult(assignment, log_p, self.graph.states)
         assignment = {names[i]: int(values[i][0]) for i in range(len(names))}
         return MapResult(assignment, float(log_p[0]), self.graph.states)
+
+    def sample(
+        self,
+        n: int | None = None,
+        evidence: EvidenceArg = None,
+        *,
+        columns: Sequence[str] | None = None,
+        likelihood: LikelihoodArg = None,
+        seed: int | np.random.Generator | None = None,
+    ) -> np.ndarray:
+        """Exact samples from the posterior given the evidence: an int array (rows, V) of
+        state indices, columns in `graph.variables` order.
+
+        One forward sum-product pass, then the plan is walked back from the root drawing each
+        step's eliminated variables given those already drawn (forward filtering, backward
+        sampling on the contraction tree) — no rejection, so unlikely evidence costs nothing
+        extra. With one evidence row, `n` samples; with batched evidence, one per row.
+        """
+        rng = np.random.default_rng(seed)
+        batch = self._encode(evidence, columns, likelihood)
+        if batch.batched:
+            if n is not None and n != batch.size:
+                raise ModelError(
+                    f"batched evidence draws one sample per row ({batch.size}); got n={n}"
+                )
+            count = batch.size
+        else:
+            if n is None or int(n) < 0:
+                raise ModelError(f"the number of samples must be a non-negative int, got {n}")
+            count = int(n)
+        out = np.empty((count, len(self.sizes)), dtype=np.intp)
+        for v in self._isolated:
+            out[:, v] = rng.integers(self.sizes[v], size=count)
+        for j, v in enumerate(batch.observed):
+            out[:, v] = batch.rows[:, j] if batch.batched else batch.rows[0, j]
+        if count == 0:
+            return out
+        prepared = self._prepare(batch.observed, (), batch.soft)
+        per_row = 2 * prepared.compiled.plan.total_intermediate
+        for start, part, arrays, logs, const in self._chunks(prepared, batch, per_row, "sample"):
+            if not arrays:
+                self._check_nonzero(np.ones((1,)), const, start)
+                continue
+            fwd = forward(prepared.compiled, arrays, logs, "sum", keep_all=True)
+            self._check_nonzero(fwd.result()[0], const, start)
+            if batch.batched:
+                drawn = sample_backward(prepared.compiled, fwd, part.size, rng)
+                for v, values in drawn.items():
+                    out[start : start + part.size, v] = values
+            else:
+                drawn = sample_backward(prepared.compiled, fwd, count, rng)
+                for v, values in drawn.items():
+                    out[:, v] = values
+        return out
 
 
 _ENGINES: weakref.WeakKeyDictionary[FactorGraph, ExactInference] = weakref.WeakKeyDictionary()
