@@ -169,6 +169,20 @@ class ExactInference:
             tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]], _Prepared
         ] = {}
 
+    def with_model(self, model: Model) -> ExactInference:
+        """An engine for a model with the same variables and factor scopes but new tables,
+        sharing this engine's plans and compiled kernels (EM re-parameterises every
+        iteration; plans depend on scopes only)."""
+        other = ExactInference(model, self.planner, self.max_memory)
+        if (
+            other.graph.variables != self.graph.variables
+            or other.sizes != self.sizes
+            or other._scopes != self._scopes
+        ):
+            raise ModelError("with_model needs the same variables, cardinalities and scopes")
+        other._prepared = self._prepared
+        return other
+
     # -- evidence ------------------------------------------------------------------------------
     def _encode(
         self,

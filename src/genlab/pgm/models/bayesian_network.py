@@ -257,6 +257,37 @@ class BayesianNetwork:
         fg = self.to_factor_graph()
         return fg.log_score(fg.encode_evidence(assignment))
 
+    @property
+    def dag(self) -> Any:
+        """The structure as a `genlab.pgm.learning.DAG`."""
+        from genlab.pgm.learning.graph import as_dag
+
+        return as_dag(self)
+
+    def fit(self, data: Any, **options: Any) -> BayesianNetwork:
+        """A new network with this one's structure and states and CPTs learned from `data`
+        (a DataFrame, CSV path, int codes or chunks); this network's CPTs are ignored.
+        Options as `genlab.pgm.learning.fit`: prior, equivalent_sample_size,
+        pseudo_counts, weights, missing ("em", "drop", "available"), latent, ..."""
+        from genlab.pgm.learning.parameters import fit
+
+        return fit(self, data, **options)
+
+    @classmethod
+    def from_structure(
+        cls, structure: Any, states: Mapping[str, Sequence[str]], name: str = ""
+    ) -> BayesianNetwork:
+        """A structure-only network: the DAG (a DAG, {node: parents} or edge list) with state
+        lists and uniform CPTs, ready for `fit`."""
+        from genlab.pgm.learning.graph import DAG
+        from genlab.pgm.learning.parameters import skeleton
+
+        if isinstance(structure, (list, tuple)):
+            structure = DAG(list(states), structure)
+        bn = skeleton(structure, states)
+        bn.name = name
+        return bn
+
     def sample(self, n: int, seed: int | np.random.Generator | None = None) -> np.ndarray:
         """Ancestral sampling: an int array (n, num_variables), columns in `variables` order."""
         rng = np.random.default_rng(seed)
