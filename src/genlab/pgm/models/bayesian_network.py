@@ -289,18 +289,11 @@ class BayesianNetwork:
         return bn
 
     def sample(self, n: int, seed: int | np.random.Generator | None = None) -> np.ndarray:
-        """Ancestral sampling: an int array (n, num_variables), columns in `variables` order."""
-        rng = np.random.default_rng(seed)
-        column = {v: i for i, v in enumerate(self.variables)}
-        out = np.empty((n, len(self.variables)), dtype=np.intp)
-        for v in self.variables:
-            cpt = self._cpts[v]
-            rows = cpt.table[tuple(out[:, column[p]] for p in cpt.parents)]
-            rows = np.broadcast_to(rows, (n, self.cards[v]))  # (n, card), roots too
-            cdf = np.cumsum(rows, axis=-1)
-            u = rng.random(n)[:, None] * cdf[:, -1:]
-            out[:, column[v]] = np.minimum((u >= cdf).sum(axis=-1), self.cards[v] - 1)
-        return out
+        """Ancestral sampling: an int array (n, num_variables), columns in `variables` order
+        (`genlab.pgm.sample` gives DataFrames, evidence and other methods)."""
+        from genlab.pgm.sampling import forward_codes
+
+        return forward_codes(self, n, seed).astype(np.intp)
 
     @classmethod
     def from_factor_tables(
