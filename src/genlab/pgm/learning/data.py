@@ -236,8 +236,16 @@ def encode_frame(
         if weights not in frame.columns:
             raise ModelError(f"weights column {weights!r} is not in the data")
         w = frame[weights]
-        if not pd.api.types.is_numeric_dtype(w):
-            raise ModelError(f"weights column {weights!r} is not numeric (dtype {w.dtype})")
+        if not pd.api.types.is_numeric_dtype(w):  # CSV cells arrive as text
+            numbers = pd.to_numeric(w, errors="coerce")
+            bad = numbers.isna() & w.notna()
+            if bad.any():
+                where = w.index.name or "row"
+                raise ModelError(
+                    f"weights column {weights!r} is not numeric: {w[bad].iloc[0]!r} at "
+                    f"{where} {w.index[bad.to_numpy()][0]}"
+                )
+            w = numbers
         frame = frame.drop(columns=[weights])
         weights = w.to_numpy(dtype=np.float64, na_value=np.nan)
     names = tuple(frame.columns) if variables is None else tuple(map(str, variables))
