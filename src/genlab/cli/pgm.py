@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from genlab.pgm.models import BayesianNetwork, FactorGraph
 
 app = typer.Typer(
-    help="Graphical models: read BIF/UAI files, exact marginals, partition function, MAP.",
+    help="Graphical models: read BIF/UAI files, exact marginals, partition function, MAP; "
+    "sample data, fit CPTs, learn structure.",
     no_args_is_help=True,
 )
 console = Console()
@@ -211,3 +212,7 @@ def solve(
     console.print(f"{task} solved in {time.perf_counter() - t0:.2f} s → {target}")
     if task == "PR":
         console.print(f"log10 Z = {result:.6f}")
+
+
+# the data commands (sample, fit, learn, loglik) live in their own module
+from genlab.cli import pgm_learn  # noqa: E402, F401

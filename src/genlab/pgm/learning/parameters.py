@@ -52,7 +52,10 @@ def skeleton(
         given.update({v: structure.state_names(v) for v in structure.variables})
     for v, names in (states or {}).items():
         given.setdefault(str(v), tuple(map(str, names)))
-    given.update(_latent_spec(latent))
+    for v, names in _latent_spec(latent).items():
+        if len(given.get(v, ())) != len(names) or not isinstance(latent, Mapping) or not \
+                isinstance(latent[v], (int, np.integer)):
+            given[v] = names  # a bare cardinality keeps the model's own names for H
     lacking = [v for v in dag.nodes if v not in given]
     if lacking:
         raise ModelError(f"no states known for {lacking}: they are neither data columns nor latent")

@@ -1,0 +1,203 @@
+"""`genlab pgm sample|fit|learn|loglik`: data in and out of graphical models.
+
+Data files are CSV: one column per variable, states by name, empty / ? / NA for a missing cell.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from genlab.cli.pgm import EVIDENCE_OPT, MODEL_ARG, _evidence, _fail, _load, app, console
+
+DATA_ARG = typer.Argument(..., help="CSV data: a column per variable, states by name.",
+                          show_default=False)
+JSON_OPT = typer.Option(False, "--json", help="Print one JSON object (for other programs).")
+
+
+def _read_data(path: Path, chunksize: int | None) -> Any:
+    """The CSV as a DataFrame, or as chunks read on every pass (`--chunksize`)."""
+    from genlab.pgm.io.csv import read_csv
+    from genlab.pgm.learning.sources import csv_chunks
+
+    if not path.exists():
+        console.print(f"[red]error:[/] no such data file: {path}")
+        raise typer.Exit(2)
+    try:
+        return csv_chunks(path, chunksize) if chunksize else read_csv(path)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _latent(pairs: list[str] | None) -> dict[str, int]:
+    out = {}
+    for pair in pairs or []:
+        name, sep, card = pair.partition("=")
+        if not sep or not name or not card.strip().isdigit() or int(card) < 1:
+            raise typer.BadParameter(f"--latent must look like H=2, got {pair!r}")
+        out[name.strip()] = int(card)
+    return out
+
+
+def _bar(total: int | None, label: str, quiet: bool) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{label}[/]"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+        console=console, transient=True, disable=quiet,
+    )
+
+
+@app.command()
+def sample(
+    model: Path = MODEL_ARG,
+    n: int = typer.Option(..., "-n", help="Number of rows to draw.", min=0),
+    evidence: list[str] | None = EVIDENCE_OPT,
+    method: str = typer.Option(
+        "exact", help="exact (posterior, through the contraction; forward when there is no "
+        "evidence), forward (ancestral, no evidence), lw (likelihood weighting: adds a weight "
+        "column), gibbs (any factor graph)."
+    ),
+    seed: int = typer.Option(0, help="Random seed: the same seed gives the same rows."),
+    out: Path = typer.Option(..., "--out", "-o", help="CSV file to write (atomically)."),
+    burn_in: int = typer.Option(200, help="gibbs: sweeps dropped before keeping samples."),
+    thin: int = typer.Option(1, help="gibbs: keep every THIN-th sweep."),
+) -> None:
+    """Draw rows from a model, optionally given evidence, into a CSV file."""
+    from genlab.pgm.io.csv import write_csv
+    from genlab.pgm.sampling import sample as draw
+
+    m = _load(model)
+    ev = _evidence(evidence, None)
+    options = {"burn_in": burn_in, "thin": thin} if method == "gibbs" else {}
+    t0 = time.perf_counter()
+    try:
+        result = draw(m, n, ev, method=method, seed=seed, **options)
+    except (ValueError, MemoryError) as exc:
+        raise _fail(exc) from None
+    write_csv(result, out)
+    seconds = time.perf_counter() - t0
+    console.print(f"{n} rows ({method}) in {seconds:.2f} s → {out}")
+    if method == "lw" and n:
+        w = result["weight"].to_numpy()
+        console.print(f"effective sample size {1.0 / (w**2).sum():.1f} of {n}")
+
+
+@app.command()
+def fit(
+    model: Path = MODEL_ARG,
+    data: Path = DATA_ARG,
+    out: Path = typer.Option(..., "--out", "-o", help="BIF file for the fitted network."),
+    prior: str = typer.Option("mle", help="mle, bdeu, k2 (Dirichlet pseudo-counts)."),
+    ess: float = typer.Option(1.0, "--ess", help="bdeu: equivalent sample size."),
+    missing: str = typer.Option(
+        "em", help="em (expectation-maximisation), drop (complete rows only), available "
+        "(each family on the rows observing it)."
+    ),
+    latent: list[str] | None = typer.Option(
+        None, "--latent", help="A variable of MODEL absent from the data, as H=2 (repeatable)."
+    ),
+    weights: str | None = typer.Option(None, help="Column of row weights."),
+    max_iter: int = typer.Option(100, help="EM: most iterations."),
+    tol: float = typer.Option(1e-6, help="EM: stop when the objective gains less than this, "
+                              "relative."),
+    restarts: int = typer.Option(0, help="EM: extra random starts (best one kept)."),
+    seed: int = typer.Option(0, help="EM: seed of the random starts."),
+    chunksize: int | None = typer.Option(
+        None, help="Read the CSV this many rows at a time (out of core; not with EM)."
+    ),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Learn the CPTs of MODEL's structure from DATA (MODEL's own CPTs are ignored)."""
+    from genlab.pgm.io import write_bif
+    from genlab.pgm.learning.parameters import em, log_likelihood
+    from genlab.pgm.learning.parameters import fit as fit_params
+
+    m = _load(model)
+    if type(m).__name__ != "BayesianNetwork":
+        console.print("[red]error:[/] fit needs a Bayesian network (a .bif file)")
+        raise typer.Exit(2)
+    rows = _read_data(data, chunksize)
+    hidden = _latent(latent)
+    options: dict[str, Any] = {"prior": prior, "equivalent_sample_size": ess,
+                               "weights": weights, "latent": hidden or None}
+    t0 = time.perf_counter()
+    report: dict[str, Any] = {}
+    try:
+        needs_em = bool(hidden) or (not chunksize and bool(rows.isna().to_numpy().any()))
+        if not needs_em or missing != "em":
+            fitted = fit_params(m, rows, missing=missing, **options)
+        else:
+            with _bar(max_iter, "EM", json_out) as bar:
+                task = bar.add_task("em", total=max_iter, info="")
+
+                def step(it: int, ll: float) -> None:
+                    bar.update(task, completed=it, info=f"log-lik {ll:.6g}")
+
+                result = em(m, rows, max_iter=max_iter, tol=tol, restarts=restarts, seed=seed,
+                            callback=step, **options)
+            fitted = result.network
+            report.update(iterations=result.iterations, converged=result.converged,
+                          log_likelihood=result.log_likelihood, restart=result.restart)
+    except (ValueError, MemoryError) as exc:
+        raise _fail(exc) from None
+    write_bif(fitted, out)
+    report.update(seconds=time.perf_counter() - t0, out=str(out),
+                  variables=len(fitted.variables))
+    if "log_likelihood" not in report and not chunksize:
+        report["log_likelihood"] = log_likelihood(fitted, rows, weights=weights)
+    if json_out:
+        typer.echo(json.dumps(report))
+        return
+    console.print(f"fitted {len(fitted.variables)} CPTs in {report['seconds']:.2f} s → {out}")
+    if "iterations" in report:
+        state = "converged" if report["converged"] else "stopped at max_iter"
+        console.print(f"EM: {report['iterations']} iterations, {state}")
+    if "log_likelihood" in report:
+        console.print(f"log-likelihood of the data: {report['log_likelihood']:.6g}")
+
+
+@app.command()
+def loglik(
+    model: Path = MODEL_ARG,
+    data: Path = DATA_ARG,
+    weights: str | None = typer.Option(None, help="Column of row weights."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Log-likelihood of DATA under MODEL: total and mean per row (rows with missing cells
+    count the probability of what they observe)."""
+    import numpy as np
+
+    from genlab.pgm.learning.parameters import log_likelihood
+
+    m = _load(model)
+    rows = _read_data(data, None)
+    try:
+        per_row = log_likelihood(m, rows.drop(columns=[weights]) if weights else rows,
+                                 per_row=True)
+    except (ValueError, MemoryError) as exc:
+        raise _fail(exc) from None
+    w = np.ones(len(per_row)) if weights is None else rows[weights].astype(float).to_numpy()
+    with np.errstate(invalid="ignore"):
+        total = float((w * per_row).sum())
+    mean = total / float(w.sum()) if len(per_row) else math.nan
+    impossible = int(np.isneginf(per_row).sum())
+    report = {"rows": len(per_row), "log_likelihood": total, "mean_per_row": mean,
+              "impossible_rows": impossible}
+    if json_out:
+        typer.echo(json.dumps(report))
+        return
+    table = Table(show_header=False, title=f"{model.name} on {data.name}")
+    table.add_row("rows", str(len(per_row)))
+    table.add_row("log-likelihood", f"{total:.6g}")
+    table.add_row("mean per row", f"{mean:.6g}")
+    if impossible:
+        table.add_row("impossible rows", f"{impossible} (probability 0 under the model)")
+    console.print(table)
