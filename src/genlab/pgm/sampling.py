@@ -74,14 +74,16 @@ class _ForwardSampler:
         """(codes (n, V), log weights (n,)): clamped variables keep their value and add
         log P(value | parents) to the weight (likelihood weighting; zero weights without)."""
         bn = self.bn
-        out = np.empty((n, len(bn.variables)), dtype=_code_dtype(list(bn.cards.values())))
+        # column-major: each variable's column is read and written contiguously
+        out = np.empty((n, len(bn.variables)), dtype=_code_dtype(list(bn.cards.values())),
+                       order="F")
         log_w = np.zeros(n)
         clamp = clamp or {}
         for v in bn.variables:
             flat, parents, strides, card = self.tables[v]
             config = np.zeros(n, dtype=np.int64)
             for col, stride in zip(parents, strides, strict=True):
-                config += out[:, col].astype(np.int64) * stride
+                config += out[:, col] * np.int64(stride)
             j = self.column[v]
             if v in clamp:
                 state = clamp[v]

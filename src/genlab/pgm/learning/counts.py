@@ -45,27 +45,80 @@ def check_table_size(variables: Sequence[str], cards: Sequence[int], what: str =
     return entries
 
 
-def _count_dataset(data: Dataset, variables: Sequence[str]) -> np.ndarray:
-    cards = [len(data.states[v]) for v in variables]
-    size = check_table_size(variables, cards)
-    if not variables:
-        return np.array(data.total_weight())
-    idx = [data.index(v) for v in variables]
+UNION_MAX_ENTRIES = 1 << 15  # a union table this small stays in cache while it is filled
+
+
+def _codes(data: Dataset, idx: Sequence[int], cards: Sequence[int]) -> np.ndarray:
+    """Mixed-radix codes (first variable slowest) of the rows over columns `idx`."""
     codes = data.codes
     code = codes[:, idx[0]].astype(np.int64)
     for j, c in zip(idx[1:], cards[1:], strict=True):
         code *= c
         code += codes[:, j]
+    return code
+
+
+def _count_scope(data: Dataset, variables: Sequence[str]) -> np.ndarray:
+    """One bincount over the rows observing every variable of the scope."""
+    cards = [len(data.states[v]) for v in variables]
+    size = check_table_size(variables, cards)
+    if not variables:
+        return np.array(data.total_weight())
+    idx = [data.index(v) for v in variables]
+    code = _codes(data, idx, cards)
     weights = data.weights
     if any(data.column_missing[j] for j in idx):
         valid = np.ones(code.shape[0], dtype=bool)
         for j in idx:
             if data.column_missing[j]:
-                valid &= codes[:, j] >= 0
+                valid &= data.codes[:, j] >= 0
         code = code[valid]
         weights = None if weights is None else weights[valid]
     table = np.bincount(code, weights=weights, minlength=size).astype(np.float64, copy=False)
     return table.reshape(cards)
+
+
+def _unions(data: Dataset, scopes: Sequence[tuple[str, ...]]) -> list[tuple[list[str], list[int]]]:
+    """Scopes over fully observed columns grouped (first fit, least growth) into unions whose
+    joint table has at most UNION_MAX_ENTRIES entries: one bincount then serves them all."""
+    groups: list[tuple[list[str], list[int], list[int]]] = []  # (variables, [size], members)
+    for k, scope in enumerate(scopes):
+        best = None
+        for group in groups:
+            new = [v for v in scope if v not in group[0]]
+            size = group[1][0] * math.prod(len(data.states[v]) for v in new)
+            if size <= UNION_MAX_ENTRIES and (best is None or size < best[1]):
+                best = (group, size, new)
+        if best is None:
+            groups.append((list(scope), [math.prod(len(data.states[v]) for v in scope)], [k]))
+        else:
+            group, size, new = best
+            group[0].extend(new)
+            group[1][0] = size
+            group[2].append(k)
+    return [(variables, members) for variables, _, members in groups]
+
+
+def _count_dataset(data: Dataset, scopes: Sequence[tuple[str, ...]]) -> list[np.ndarray]:
+    """Counts of many scopes: scopes over complete columns share union tables (fewer passes
+    over the rows), the others are counted one by one (each skips its own missing rows)."""
+    out: list[np.ndarray | None] = [None] * len(scopes)
+    complete = []
+    for k, scope in enumerate(scopes):
+        check_table_size(scope, [len(data.states[v]) for v in scope])
+        if scope and not any(data.column_missing[data.index(v)] for v in scope):
+            complete.append(k)
+        else:
+            out[k] = _count_scope(data, scope)
+    for variables, members in _unions(data, [scopes[k] for k in complete]):
+        table = _count_scope(data, variables)
+        for m in members:
+            scope = scopes[complete[m]]
+            axes = tuple(a for a, v in enumerate(variables) if v not in scope)
+            marginal = table.sum(axis=axes) if axes else table
+            kept = [v for v in variables if v in scope]
+            out[complete[m]] = np.transpose(marginal, [kept.index(v) for v in scope])
+    return out  # type: ignore[return-value]
 
 
 def count(data: Any, variables: Sequence[str]) -> np.ndarray:
@@ -86,7 +139,7 @@ def count_many(data: Any, scopes: Sequence[Sequence[str]]) -> list[np.ndarray]:
         if len(set(s)) != len(s):
             raise ModelError(f"a count table cannot repeat a variable: {s}")
     if isinstance(data, Dataset):
-        return [_count_dataset(data, s) for s in scopes]
+        return _count_dataset(data, scopes)
     if isinstance(data, CountSource):
         return data.count_many(scopes)
     raise TypeError(f"cannot count rows of {type(data).__name__}; build a Dataset first")

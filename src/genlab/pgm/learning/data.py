@@ -49,11 +49,15 @@ class Dataset:
             )
         if len(set(self.variables)) != len(self.variables):
             raise ModelError(f"data columns repeat: {self.variables}")
-        codes = np.asfortranarray(codes.astype(_code_dtype(self.cards_list()), copy=False))
+        dtype = _code_dtype(self.cards_list())
+        if codes.dtype != dtype:  # narrow first: the transposing copy then moves 1-2 bytes each
+            codes = codes.astype(dtype)
+        if not codes.flags.f_contiguous:
+            codes = np.asfortranarray(codes)
         codes.setflags(write=False)
         object.__setattr__(self, "codes", codes)
-        has_missing = (codes < 0).any(axis=0) if codes.size else np.zeros(codes.shape[1], bool)
-        object.__setattr__(self, "column_missing", tuple(bool(m) for m in has_missing))
+        lowest = codes.min(axis=0) if codes.shape[0] else np.zeros(codes.shape[1], dtype)
+        object.__setattr__(self, "column_missing", tuple(bool(m < 0) for m in lowest))
         if self.weights is not None:
             object.__setattr__(self, "weights", check_weights(self.weights, codes.shape[0]))
 
@@ -102,6 +106,8 @@ class Dataset:
     # -- views -------------------------------------------------------------------------------
     def select(self, variables: Sequence[str]) -> Dataset:
         """The same rows restricted to (and ordered as) `variables`."""
+        if tuple(variables) == self.variables:
+            return self
         idx = [self.index(v) for v in variables]
         return Dataset(
             tuple(variables), {v: self.states[v] for v in variables}, self.codes[:, idx],
@@ -188,12 +194,17 @@ def _encode_series(series: Any, name: str, states: tuple[str, ...] | None) -> tu
 
     if states is None:
         states = column_states(series, name)
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if isinstance(series.dtype, pd.CategoricalDtype):  # its codes are already there
+        codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
+    else:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
     lookup = {s: i for i, s in enumerate(states)}
     mapping = np.empty(len(uniques) + 1, dtype=np.int64)
     mapping[-1] = MISSING  # factorize's sentinel −1 indexes the last slot
     for k, u in enumerate(uniques):
         state = lookup.get(_state_name(u))
+        if state is None and not (codes == k).any():  # an unused category
+            state = MISSING
         if state is None:
             first = int(np.flatnonzero(codes == k)[0])
             where = series.index.name or "row"  # CSV frames are indexed by file line
@@ -203,7 +214,8 @@ def _encode_series(series: Any, name: str, states: tuple[str, ...] | None) -> tu
                 f"{series.index[first]}); known states: {known}"
             )
         mapping[k] = state
-    return mapping[codes], states
+    small = mapping.astype(_code_dtype([len(states)]))  # index a small table: small output
+    return small[codes.astype(np.intp, copy=False)], states
 
 
 # ----------------------------------------------------------------------------------------------
@@ -216,7 +228,8 @@ def _model_states(model: Any) -> dict[str, tuple[str, ...]]:
     if isinstance(model, Mapping):
         return {str(v): tuple(map(str, s)) for v, s in model.items()}
     fg = model.to_factor_graph()
-    return {v: fg.state_names(v) for v in fg.variables}
+    order = getattr(model, "variables", fg.variables)  # a network's own (topological) order
+    return {v: fg.state_names(v) for v in order}
 
 
 def encode_frame(
@@ -253,10 +266,14 @@ def encode_frame(
     if absent:
         raise ModelError(f"the data lacks the column(s) {absent} (has {list(frame.columns)})")
     fixed = {str(v): tuple(map(str, s)) for v, s in (states or {}).items()}
-    codes = np.empty((len(frame), len(names)), dtype=np.int64, order="F")
+    columns = []
     out_states: dict[str, tuple[str, ...]] = {}
-    for j, v in enumerate(names):
+    for v in names:
         column, out_states[v] = _encode_series(frame[v], v, fixed.get(v))
+        columns.append(column)
+    codes = np.empty((len(frame), len(names)), order="F",
+                     dtype=_code_dtype([len(out_states[v]) for v in names]))
+    for j, column in enumerate(columns):
         codes[:, j] = column
     return Dataset(names, out_states, codes, weights)
 
@@ -350,13 +367,19 @@ def _complete(
 
 
 def _recode(dataset: Dataset, fixed: Mapping[str, tuple[str, ...]]) -> Dataset:
-    """A Dataset re-expressed over the state lists in `fixed` (by name)."""
+    """A Dataset re-expressed over the state lists in `fixed` (by name); itself when they
+    already agree."""
+    changed = [
+        j for j, v in enumerate(dataset.variables)
+        if fixed.get(v) is not None and fixed[v] != dataset.states[v]
+    ]
+    if not changed:
+        return dataset
     codes = np.array(dataset.codes, dtype=np.int64, order="F")
     states = dict(dataset.states)
-    for j, v in enumerate(dataset.variables):
-        want = fixed.get(v)
-        if want is None or want == dataset.states[v]:
-            continue
+    for j in changed:
+        v = dataset.variables[j]
+        want = fixed[v]
         lookup = {s: i for i, s in enumerate(want)}
         mapping = np.empty(len(dataset.states[v]) + 1, dtype=np.int64)
         mapping[-1] = MISSING
@@ -393,15 +416,16 @@ def _from_codes(
             f"data array must have shape (N, {len(names)}) for columns {names}, got {array.shape}"
         )
     states = {}
+    tops = array.max(axis=0) if array.shape[0] else np.full(len(names), -1)
+    lows = array.min(axis=0) if array.shape[0] else np.zeros(len(names), dtype=np.int64)
     for j, v in enumerate(names):
-        col = array[:, j]
-        top = int(col.max()) if col.size else -1
-        if col.size and int(col.min()) < MISSING:
-            raise ModelError(f"column {v!r} has the code {int(col.min())} (−1 marks missing)")
+        top, low = int(tops[j]), int(lows[j])
+        if low < MISSING:
+            raise ModelError(f"column {v!r} has the code {low} (−1 marks missing)")
         if v in fixed:
             states[v] = fixed[v]
             if top >= len(fixed[v]):
-                first = int(np.flatnonzero(col >= len(fixed[v]))[0])
+                first = int(np.flatnonzero(array[:, j] >= len(fixed[v]))[0])
                 raise ModelError(
                     f"column {v!r} has the code {top} (first at row {first}) but only "
                     f"{len(fixed[v])} states"
