@@ -5,7 +5,9 @@
 >>> round(float(m["X2"][0]), 3)
 0.7
 
-Importing this package needs only numpy, scipy and opt_einsum (never torch).
+Learning from data lives in genlab.pgm.learning (`fit`, `learn`, `log_likelihood` are
+re-exported here) and sampling in genlab.pgm.sampling (`sample`). Importing this package needs
+only numpy, scipy and opt_einsum (never torch); pandas loads when data frames are used.
 """
 
 from genlab.pgm import examples
@@ -20,9 +22,11 @@ from genlab.pgm.inference import (
     marginals,
     query,
 )
-from genlab.pgm.io import load_model, read_bif, read_uai, write_bif, write_uai
+from genlab.pgm.io import load_model, read_bif, read_csv, read_uai, write_bif, write_csv, write_uai
+from genlab.pgm.learning import fit, learn, log_likelihood
 from genlab.pgm.models import CPT, BayesianNetwork, FactorGraph
 from genlab.pgm.plan import ContractionPlan, plan_contraction
+from genlab.pgm.sampling import sample
 
 __all__ = [
     "CPT",
@@ -38,14 +42,20 @@ __all__ = [
     "ZeroEvidenceError",
     "engine",
     "examples",
+    "fit",
+    "learn",
     "load_model",
+    "log_likelihood",
     "log_partition",
     "map_assignment",
     "marginals",
     "plan_contraction",
     "query",
     "read_bif",
+    "read_csv",
     "read_uai",
+    "sample",
     "write_bif",
+    "write_csv",
     "write_uai",
 ]

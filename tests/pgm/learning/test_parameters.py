@@ -259,3 +259,19 @@ def test_fit_then_query_and_state_order_of_ints() -> None:
     assert learned.states["n"] == ("2", "9", "10")
     assert learned.states["m"] == ("1", "2", "9", "10")
     assert list(itertools.accumulate(learned.cpt("n").table))[-1] == pytest.approx(1.0)
+
+
+def test_int_codes_follow_the_network_variable_order() -> None:
+    """bn.sample's columns are bn.variables; on alarm that order is not the factor graph's, and
+    a model-given array must be read in the network's order (a regression)."""
+    from tests.conftest import shared_data
+
+    from genlab.pgm import read_bif
+    from genlab.pgm.learning.data import as_dataset
+
+    bn = read_bif(shared_data("bnlearn", "alarm.bif.gz"))
+    assert bn.variables != bn.to_factor_graph().variables
+    codes = bn.sample(300, seed=0)
+    data = as_dataset(codes, bn)
+    assert data.variables == bn.variables
+    np.testing.assert_array_equal(data.codes, codes)

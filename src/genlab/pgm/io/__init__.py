@@ -13,6 +13,7 @@ import os
 from genlab.pgm.io import bif, uai
 from genlab.pgm.io._source import Source, looks_like_path
 from genlab.pgm.io.bif import bif_string, read_bif, write_bif
+from genlab.pgm.io.csv import iter_csv, read_csv, write_csv
 from genlab.pgm.io.uai import read_uai, read_uai_bayesian_network, uai_string, write_uai
 from genlab.pgm.io.uai_evidence import read_uai_evidence, uai_evidence_string, write_uai_evidence
 from genlab.pgm.io.uai_result import (
@@ -28,8 +29,10 @@ __all__ = [
     "TASKS",
     "UAIResult",
     "bif_string",
+    "iter_csv",
     "load_model",
     "read_bif",
+    "read_csv",
     "read_uai",
     "read_uai_bayesian_network",
     "read_uai_evidence",
@@ -38,6 +41,7 @@ __all__ = [
     "uai_result_string",
     "uai_string",
     "write_bif",
+    "write_csv",
     "write_uai",
     "write_uai_evidence",
     "write_uai_result",

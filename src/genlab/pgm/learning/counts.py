@@ -78,16 +78,22 @@ def _count_scope(data: Dataset, variables: Sequence[str]) -> np.ndarray:
     return table.reshape(cards)
 
 
+UNION_OPEN_GROUPS = 16  # a scope tries the most recent groups only (linear, not quadratic)
+
+
 def _unions(data: Dataset, scopes: Sequence[tuple[str, ...]]) -> list[tuple[list[str], list[int]]]:
     """Scopes over fully observed columns grouped (first fit, least growth) into unions whose
-    joint table has at most UNION_MAX_ENTRIES entries: one bincount then serves them all."""
+    joint table has at most UNION_MAX_ENTRIES entries, and at most a quarter of the rows
+    (summing a union table must cost less than the counting pass it saves): one bincount
+    then serves them all."""
+    limit = min(UNION_MAX_ENTRIES, max(64, data.num_rows // 4))
     groups: list[tuple[list[str], list[int], list[int]]] = []  # (variables, [size], members)
     for k, scope in enumerate(scopes):
         best = None
-        for group in groups:
+        for group in groups[-UNION_OPEN_GROUPS:]:
             new = [v for v in scope if v not in group[0]]
             size = group[1][0] * math.prod(len(data.states[v]) for v in new)
-            if size <= UNION_MAX_ENTRIES and (best is None or size < best[1]):
+            if size <= limit and (best is None or size < best[1]):
                 best = (group, size, new)
         if best is None:
             groups.append((list(scope), [math.prod(len(data.states[v]) for v in scope)], [k]))

@@ -251,10 +251,10 @@ def meek_rules(
     changed = True
     while changed:
         changed = False
-        for e in list(und):
-            if e not in und:
+        for e in sorted(und, key=sorted):  # a fixed order: the result must not depend on
+            if e not in und:  # string hashing (PC's output need not be a clean pattern)
                 continue
-            x, y = tuple(e)
+            x, y = sorted(e)
             for b, c in ((x, y), (y, x)):
                 if frozenset((b, c)) not in und:
                     break

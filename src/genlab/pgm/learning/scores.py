@@ -122,11 +122,19 @@ class Scorer:
         keys = [self._key(c, p) for c, p in families]
         todo = list(dict.fromkeys(k for k in keys if k not in self._cache))
         if todo:
-            scopes = [(*sorted(parents), child) for child, parents in todo]
-            tables = count_many(self.data, scopes)
+            # families over the same variables (c | p and p | c) share one count table
+            joint = {frozenset(parents | {child}): None for child, parents in todo}
+            scopes = [tuple(sorted(variables)) for variables in joint]
+            tables = dict(zip(joint, count_many(self.data, scopes), strict=True))
             self.evaluations += len(todo)
-            for key, table in zip(todo, tables, strict=True):
-                self._cache[key] = self._fn(table.reshape(-1, table.shape[-1]), self.ess)
+            for child, parents in todo:
+                variables = frozenset(parents | {child})
+                scope = tuple(sorted(variables))
+                order = [scope.index(v) for v in (*sorted(parents), child)]
+                table = np.transpose(tables[variables], order)
+                self._cache[(child, parents)] = self._fn(
+                    table.reshape(-1, table.shape[-1]), self.ess
+                )
         return [self._cache[k] for k in keys]
 
     def total(self, graph: Any) -> float:
