@@ -109,3 +109,43 @@ def test_bad_input_is_reported_and_nothing_is_written(model, tmp_path) -> None:
     result = runner.invoke(app, ["pgm", "sample", str(model), "-n", "5", "-o", str(out),
                                  "-e", "X1=red", "--method", "forward"])
     assert result.exit_code == 1 and "takes no evidence" in result.output
+
+
+def test_learn_against_the_truth_writes_network_and_picture(model, tmp_path) -> None:
+    data = tmp_path / "rows.csv"
+    _sample(model, data, 5000)
+    out = tmp_path / "learned.bif"
+    result = runner.invoke(app, ["pgm", "learn", str(data), "-o", str(out), "--truth",
+                                 str(model), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["shd"] == 0 and report["method"] == "tabu"
+    picture = tmp_path / "learned.comparison.png"
+    assert report["picture"] == str(picture)
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    learned = read_bif(out)
+    assert sorted(learned.variables) == ["X1", "X2", "X3", "X4", "X5"]
+    # chow-liu cannot express the v-structure: the differing pairs are listed
+    result = runner.invoke(app, ["pgm", "learn", str(data), "-o", str(out), "--truth",
+                                 str(model), "--method", "chow-liu"])
+    assert result.exit_code == 0, result.output
+    assert "SHD against the true CPDAG: 2" in result.output
+    assert "X2 -> X4" in result.output
+
+
+def test_learn_options_and_errors(model, tmp_path) -> None:
+    data = tmp_path / "rows.csv"
+    _sample(model, data, 3000)
+    out = tmp_path / "l.bif"
+    result = runner.invoke(app, ["pgm", "learn", str(data), "-o", str(out), "--method", "hc",
+                                 "--black", "X2->X4", "--black", "X4->X2", "--json"])
+    assert result.exit_code == 0, result.output
+    learned = read_bif(out)
+    assert "X2" not in learned.parents("X4") and "X4" not in learned.parents("X2")
+    result = runner.invoke(app, ["pgm", "learn", str(data), "-o", str(out), "--method", "magic"])
+    assert result.exit_code == 1 and "unknown method" in result.output
+    result = runner.invoke(app, ["pgm", "learn", str(data), "-o", str(out), "--black", "X2-X4"])
+    assert result.exit_code != 0 and "A->B" in result.output
+    result = runner.invoke(app, ["pgm", "learn", str(data), "-o", str(out), "--method", "exact",
+                                 "--score", "bdeu", "--json"])
+    assert result.exit_code == 0 and json.loads(result.output)["score_name"] == "bdeu"

@@ -201,3 +201,114 @@ def loglik(
     if impossible:
         table.add_row("impossible rows", f"{impossible} (probability 0 under the model)")
     console.print(table)
+
+
+def _arcs(pairs: list[str] | None, what: str) -> list[tuple[str, str]]:
+    out = []
+    for pair in pairs or []:
+        a, sep, b = pair.partition("->")
+        if not sep or not a.strip() or not b.strip():
+            raise typer.BadParameter(f"{what} arcs look like A->B, got {pair!r}")
+        out.append((a.strip(), b.strip()))
+    return out
+
+
+def _picture_path(out: Path) -> Path:
+    """LEARNED.bif(.gz) → LEARNED.comparison.png beside it."""
+    name = out.name
+    for suffix in (".gz", ".bif"):
+        name = name.removesuffix(suffix)
+    return out.with_name(f"{name}.comparison.png")
+
+
+@app.command()
+def learn(
+    data: Path = DATA_ARG,
+    out: Path = typer.Option(..., "--out", "-o", help="BIF file for the learned network."),
+    method: str = typer.Option(
+        "tabu", help="tabu (hill climbing with a tabu list; the default), hc (plain hill "
+        "climbing), pc (PC-stable), chow-liu, tan (needs --class-variable), exact (dynamic "
+        "programming, up to ~20 variables)."
+    ),
+    score: str = typer.Option("bic", help="bic, aic, bdeu, k2 (score-based methods)."),
+    ess: float = typer.Option(1.0, "--ess", help="bdeu: equivalent sample size."),
+    max_parents: int | None = typer.Option(None, help="Most parents per variable (pc: largest "
+                                           "conditioning set)."),
+    black: list[str] | None = typer.Option(None, "--black", help="Forbidden arc A->B "
+                                           "(repeatable)."),
+    white: list[str] | None = typer.Option(None, "--white", help="Required arc A->B "
+                                           "(repeatable)."),
+    restarts: int = typer.Option(0, help="hc/tabu: random restarts (seeded by --seed)."),
+    seed: int = typer.Option(0, help="Seed of the restarts."),
+    alpha: float = typer.Option(0.05, help="pc: significance level of the tests."),
+    test: str = typer.Option("g2", help="pc: g2 or chi2."),
+    root: str | None = typer.Option(None, help="chow-liu/tan: root of the tree."),
+    class_variable: str | None = typer.Option(None, help="tan: the class variable."),
+    prior: str = typer.Option("mle", help="CPTs: mle, bdeu, k2."),
+    truth: Path | None = typer.Option(
+        None, help="The true network (.bif): print the SHD against its CPDAG and the arcs that "
+        "differ, and draw LEARNED.comparison.png."
+    ),
+    chunksize: int | None = typer.Option(None, help="Read the CSV this many rows at a time."),
+    json_out: bool = JSON_OPT,
+) -> None:
+    """Learn a network's structure and CPTs from DATA."""
+    from genlab.pgm.io import write_bif
+    from genlab.pgm.learning.graph import compare_graphs
+    from genlab.pgm.learning.learn import learn as learn_network
+
+    rows = _read_data(data, chunksize)
+    true_bn = _load(truth) if truth is not None else None
+    with Progress(TextColumn("[bold]searching[/]"), TextColumn("{task.fields[info]}"),
+                  TimeElapsedColumn(), console=console, transient=True,
+                  disable=json_out) as bar:
+        task = bar.add_task("search", total=None, info="")
+
+        def step(it: int, value: float) -> None:
+            bar.update(task, info=f"move {it}, score {value:.6g}")
+
+        try:
+            result = learn_network(
+                rows, method, score=score, ess=ess, max_parents=max_parents,
+                black_list=_arcs(black, "--black"), white_list=_arcs(white, "--white"),
+                restarts=restarts, seed=seed, alpha=alpha, test=test, root=root,
+                class_variable=class_variable, prior=prior, callback=step,
+            )
+        except (ValueError, MemoryError) as exc:
+            raise _fail(exc) from None
+    write_bif(result.network, out)
+    report: dict[str, Any] = {
+        "method": method, "variables": len(result.dag.nodes), "arcs": result.dag.num_edges,
+        "score": result.score, "score_name": score, "seconds": result.seconds, "out": str(out),
+        "notes": result.notes,
+    }
+    if true_bn is not None:
+        try:
+            diff = compare_graphs(result.cpdag, true_bn)
+        except ValueError as exc:
+            raise _fail(exc) from None
+        from genlab.pgm.learning.plot import draw_comparison
+
+        picture = _picture_path(out)
+        draw_comparison(result.cpdag, true_bn, picture,
+                        title=f"{method} on {data.name} vs {truth.name}")  # type: ignore[union-attr]
+        report.update(shd=diff.shd, missing=[list(a) for a in diff.missing],
+                      extra=[list(a) for a in diff.extra],
+                      reversed=[list(a) for a in diff.reversed],
+                      misoriented=[list(a) for a in diff.misoriented],
+                      precision=diff.precision, recall=diff.recall, picture=str(picture))
+    if json_out:
+        typer.echo(json.dumps(report))
+        return
+    console.print(f"{method}: {result.dag.num_edges} arcs over {len(result.dag.nodes)} "
+                  f"variables in {result.seconds:.2f} s → {out}")
+    if not math.isnan(result.score):
+        console.print(f"{score.upper()} score {result.score:.6g}")
+    for note in result.notes:
+        console.print(f"note: {note}")
+    if true_bn is not None:
+        console.print(f"SHD against the true CPDAG: [bold]{report['shd']}[/] (skeleton precision "
+                      f"{report['precision']:.2f}, recall {report['recall']:.2f})")
+        for line in diff.lines():
+            console.print(f"  {line}")
+        console.print(f"picture: {report['picture']}")

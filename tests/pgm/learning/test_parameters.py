@@ -264,10 +264,9 @@ def test_fit_then_query_and_state_order_of_ints() -> None:
 def test_int_codes_follow_the_network_variable_order() -> None:
     """bn.sample's columns are bn.variables; on alarm that order is not the factor graph's, and
     a model-given array must be read in the network's order (a regression)."""
-    from tests.conftest import shared_data
-
     from genlab.pgm import read_bif
     from genlab.pgm.learning.data import as_dataset
+    from tests.conftest import shared_data
 
     bn = read_bif(shared_data("bnlearn", "alarm.bif.gz"))
     assert bn.variables != bn.to_factor_graph().variables
