@@ -57,7 +57,7 @@ def _overview(ctx: TourContext) -> str:
         f"genlab {__version__} — learn p_θ(x) ≈ p*(x), then sample and query it.\n\n"
         "* **genlab.pgm** — graphical models as tensor networks: factors are tensors, and the "
         "partition function Z, marginals and MAP are one planned contraction in different "
-        "semirings.\n"
+        "semirings; networks are learned from data (structure search, PC, EM) and sampled.\n"
         "* **genlab.gan** — DCGAN and PatchGAN, trained by Goodfellow et al.'s Algorithm 1 "
         "(k discriminator steps per generator step), class-conditional GANs, sampling and "
         "latent interpolation.\n\n"
@@ -70,6 +70,7 @@ TOUR_SECTIONS: list[tuple[str, str | Callable[[TourContext], str]]] = [
     ("genlab at a glance", _overview),
     ("Graphical models: the lecture's worked examples", "genlab.pgm.tour:tour_section"),
     ("Model files: BIF and UAI, read and written exactly", "genlab.pgm.io.tour:tour_section"),
+    ("Learning from data: structure, CPTs and EM", "genlab.pgm.learning.tour:tour_section"),
     ("GANs: a class-conditional DCGAN on MNIST", "genlab.gan.tour:tour_section"),
 ]
 
