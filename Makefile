@@ -36,6 +36,7 @@ bench: setup
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/pgm_vs_peers.py
 	$(BIN)/python benchmarks/uai2014.py --task PR
+	$(BIN)/python benchmarks/pgm_learning_vs_peers.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -17,3 +17,4 @@ def test_readme_python_blocks_run(capsys: pytest.CaptureFixture[str]) -> None:
         exec(compile(block, str(README), "exec"), {})
     out = capsys.readouterr().out
     assert "[[0.16 0.24]" in out  # the lecture's P(X2, X5 | e)
+    assert "0 [('X1', 'X2'), ('X2', 'X4'), ('X3', 'X4'), ('X3', 'X5')]" in out  # learned back
