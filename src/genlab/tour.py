@@ -21,7 +21,14 @@ from rich.rule import Rule
 
 from genlab._version import __version__
 
-__all__ = ["TOUR_SECTIONS", "TourContext", "TourResult", "default_run_dir", "run_tour"]
+__all__ = [
+    "TOUR_SECTIONS",
+    "TourContext",
+    "TourResult",
+    "default_run_dir",
+    "markdown_table",
+    "run_tour",
+]
 
 
 @dataclass
@@ -49,6 +56,13 @@ class TourResult:
     report: Path
     outputs: tuple[Path, ...]
     seconds: float
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table for a section's report."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
 
 
 def _overview(ctx: TourContext) -> str:

@@ -9,17 +9,12 @@ import numpy as np
 
 from genlab.pgm.examples import food_factor_graph, red_blue_network
 from genlab.pgm.inference import engine, log_partition, map_assignment, marginals, query
+from genlab.tour import markdown_table
 
 if TYPE_CHECKING:
     from genlab.tour import TourContext
 
 __all__ = ["tour_section"]
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def _red_blue(ctx: TourContext) -> str:
@@ -41,7 +36,7 @@ def _red_blue(ctx: TourContext) -> str:
         "**Directed model** X1 → X2, (X2, X3) → X4, X3 → X5 with the lecture's CPTs.\n\n"
         f"P(e) = P(X1=red, X3=blue, X4=blue) = {math.exp(log_partition(bn, evidence)):.4f}\n\n"
         "P(X2, X5 | X1=red, X3=blue, X4=blue):\n\n"
-        + _table(["X2", "X5", "probability"], rows)
+        + markdown_table(["X2", "X5", "probability"], rows)
         + f"\n\nMAP (joint, max-product): {named}, "
         f"P(x*, e) = {math.exp(best.log_probability):.5f}\n\n"
         f"Contraction plan for that query: {plan.describe()}\n\n"
@@ -83,7 +78,7 @@ def _food() -> str:
         f"Z = {z:.2f}\n\n"
         f"P(first=tuna, second=ice cream) = 6·7·0.1 / Z = {joint.table[tuna, ice_cream]:.6f}\n\n"
         f"MAP: first = {best['first']}, second = {best['second']}\n\n"
-        "P(second | first = tuna):\n\n" + _table(["second", "probability"], rows)
+        "P(second | first = tuna):\n\n" + markdown_table(["second", "probability"], rows)
     )
 
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pytest
 
 from genlab.pgm import CPT, BayesianNetwork, examples, read_bif
 from genlab.pgm.errors import ModelError
-from genlab.pgm.learning.counts import count_many
 from genlab.pgm.learning.data import Dataset, as_dataset
 from genlab.pgm.learning.graph import DAG, cpdag, shd
 from genlab.pgm.learning.pc import PCResult, pc
 from tests.conftest import shared_data
+from tests.pgm.learning.helpers import PassCounter
 
 STRONG = [[0.85, 0.15], [0.2, 0.8]]  # p(child | parent): a clear dependence
 
@@ -118,24 +116,10 @@ def test_batched_rounds_give_the_same_result() -> None:
     assert batched.num_tests >= one.num_tests
 
 
-class _PassCounter:
-    """A count source over a Dataset that counts its data passes (`count_many` calls)."""
-
-    def __init__(self, data: Dataset) -> None:
-        self.data = data
-        self.variables = data.variables
-        self.states = data.states
-        self.passes = 0
-
-    def count_many(self, scopes: Sequence[Sequence[str]]) -> list[np.ndarray]:
-        self.passes += 1
-        return count_many(self.data, scopes)
-
-
 def test_a_count_source_gets_one_pass_per_level() -> None:
     bn = examples.red_blue_network()
     data = as_dataset(bn.sample(20000, 5), bn, variables=bn.variables)
-    source = _PassCounter(data)
+    source = PassCounter(data)
     r = pc(source)
     assert r.pdag == pc(data).pdag and r.sepsets == pc(data).sepsets
     assert source.passes == (r.max_level + 1) + 1  # the levels, then the colliders' tests

@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 
 from genlab.pgm.errors import ModelError
-from genlab.pgm.learning.counts import count, count_many
+from genlab.pgm.learning.counts import count
 from genlab.pgm.learning.data import Dataset, as_dataset
 from genlab.pgm.learning.graph import DAG
 from genlab.pgm.learning.scores import Scorer
 from genlab.pgm.learning.tree import chow_liu, mutual_information, mutual_information_matrix, tan
 from genlab.pgm.models.bayesian_network import CPT, BayesianNetwork
+from tests.pgm.learning.helpers import PassCounter
 
 Pair = tuple[str, str]
 
@@ -102,17 +103,6 @@ def oriented(names: Sequence[str], edges: Sequence[Pair], root: str) -> DAG:
                         arcs.append((u, w))
                         frontier.append(w)
     return DAG(names, arcs)
-
-
-class CountingSource:
-    """A count source that records how many passes (count_many calls) it serves."""
-
-    def __init__(self, data: Dataset) -> None:
-        self.data, self.variables, self.states, self.passes = data, data.variables, data.states, 0
-
-    def count_many(self, scopes: Sequence[Sequence[str]]) -> list[np.ndarray]:
-        self.passes += 1
-        return count_many(self.data, scopes)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -239,7 +229,7 @@ def test_score_weights_give_the_best_forest(score: str) -> None:
 
 
 def test_chow_liu_counts_all_pairs_in_one_pass() -> None:
-    source = CountingSource(sample(noisy_copy_network(TREE, CARDS), 500, 2))
+    source = PassCounter(sample(noisy_copy_network(TREE, CARDS), 500, 2))
     chow_liu(source)
     tan(source, "a")
     assert source.passes == 2

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from genlab.pgm.errors import ModelError
-from genlab.pgm.learning.graph import DAG
+from genlab.pgm.learning.graph import DAG, arc_indices
 from genlab.pgm.learning.scores import Scorer
 from genlab.pgm.learning.sources import as_source
 
@@ -126,14 +126,8 @@ def _constraints(
 
     def masks(arcs: Iterable[Arc], what: str) -> np.ndarray:
         out = np.zeros(n, dtype=np.int64)
-        for arc in arcs:
-            a, b = (str(x) for x in arc)
-            for x in (a, b):
-                if x not in index:
-                    raise ModelError(f"the {what} arc {a} -> {b} names the unknown node {x!r}")
-            if a == b:
-                raise ModelError(f"the {what} holds the self-loop {a} -> {b}")
-            out[index[b]] |= 1 << _other_bit(index[b], index[a])
+        for a, b in arc_indices(arcs, index, what):
+            out[b] |= 1 << _other_bit(b, a)
         return out
 
     black, white = masks(black_list, "black list"), masks(white_list, "white list")

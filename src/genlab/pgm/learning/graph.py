@@ -19,6 +19,7 @@ __all__ = [
     "DAG",
     "PDAG",
     "GraphComparison",
+    "arc_indices",
     "as_dag",
     "compare_graphs",
     "cpdag",
@@ -102,19 +103,9 @@ class DAG:
 
     def topological_order(self) -> tuple[str, ...]:
         """Nodes with every parent before its children (stable with respect to `nodes`)."""
-        placed: set[str] = set()
-        order: list[str] = []
-        pending = list(self.nodes)
-        while pending:
-            rest = []
-            for v in pending:
-                if all(p in placed for p in self._parents[v]):
-                    order.append(v)
-                    placed.add(v)
-                else:
-                    rest.append(v)
-            pending = rest
-        return tuple(order)
+        from genlab.pgm.models.bayesian_network import topological_order
+
+        return topological_order(self._parents)
 
     def to_cpdag(self) -> PDAG:
         """The CPDAG (essential graph) of this DAG's Markov equivalence class."""
@@ -131,6 +122,25 @@ class DAG:
 
     def __repr__(self) -> str:
         return f"DAG({len(self.nodes)} nodes, {self.num_edges} edges)"
+
+
+def arc_indices(
+    arcs: Iterable[Sequence[str]], index: Mapping[str, int], what: str
+) -> list[tuple[int, int]]:
+    """(parent, child) index pairs of arcs given by name, validated: pairs of known nodes, no
+    self-loops. `what` names the list in errors ("black list", ...)."""
+    out = []
+    for arc in arcs:
+        if len(arc) != 2:
+            raise ModelError(f"{what} entries must be (parent, child) pairs, got {arc!r}")
+        a, b = (str(x) for x in arc)
+        for v in (a, b):
+            if v not in index:
+                raise ModelError(f"{what} arc {a} -> {b} names {v!r}, which is not in the data")
+        if a == b:
+            raise ModelError(f"{what} arc {a} -> {b} is a self-loop")
+        out.append((index[a], index[b]))
+    return out
 
 
 def as_dag(graph: Any) -> DAG:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from genlab.pgm.errors import ModelError
-from genlab.pgm.learning.graph import DAG, as_dag
+from genlab.pgm.learning.graph import DAG, arc_indices, as_dag
 from genlab.pgm.learning.scores import Scorer
 from genlab.pgm.learning.sources import as_source
 
@@ -362,16 +362,8 @@ def _count_arg(name: str, value: Any) -> int:
 def _arc_mask(arcs: Iterable[Sequence[str]], index: dict[str, int], what: str) -> np.ndarray:
     """A (V, V) bool mask of (parent, child) arcs named in `arcs`."""
     mask = np.zeros((len(index), len(index)), dtype=bool)
-    for arc in arcs:
-        if len(arc) != 2:
-            raise ModelError(f"{what} entries must be (parent, child) pairs, got {arc!r}")
-        a, b = (str(x) for x in arc)
-        for v in (a, b):
-            if v not in index:
-                raise ModelError(f"{what} arc {a} -> {b} names {v!r}, which is not in the data")
-        if a == b:
-            raise ModelError(f"{what} arc {a} -> {b} is a self-loop")
-        mask[index[a], index[b]] = True
+    for a, b in arc_indices(arcs, index, what):
+        mask[a, b] = True
     return mask
 
 

@@ -12,18 +12,13 @@ from genlab.pgm.learning.graph import compare_graphs
 from genlab.pgm.learning.learn import learn
 from genlab.pgm.learning.parameters import em, fit
 from genlab.pgm.sampling import sample
+from genlab.tour import markdown_table
 
 if TYPE_CHECKING:
     from genlab.pgm.models.bayesian_network import BayesianNetwork
     from genlab.tour import TourContext
 
 __all__ = ["tour_section"]
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def _cpt_rows(truth: BayesianNetwork, *learned: BayesianNetwork) -> list[list[str]]:
@@ -102,7 +97,7 @@ def tour_section(ctx: TourContext) -> str:
         "reverses by any data: only the v-structure at X4 is identifiable.\n\n"
         "**Recovered CPTs** (true structure, MLE from the same rows; EM from the rows with 20% "
         "of the cells blanked; complete rows only):\n\n"
-        + _table(["entry", "true", f"MLE, {n} rows", "EM, 20% blanked",
+        + markdown_table(["entry", "true", f"MLE, {n} rows", "EM, 20% blanked",
                   f"{complete_rows} complete rows"],
                  _cpt_rows(truth, on_truth, fitted.network, dropped))
         + f"\n\nLargest error: MLE {_worst(truth, on_truth):.3f}, EM "

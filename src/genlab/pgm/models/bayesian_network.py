@@ -12,7 +12,7 @@ from genlab.pgm.errors import ModelError
 from genlab.pgm.factor import Factor
 from genlab.pgm.models.factor_graph import FactorGraph
 
-__all__ = ["CPT", "BayesianNetwork"]
+__all__ = ["CPT", "BayesianNetwork", "topological_order"]
 
 ROW_SUM_ATOL = 1e-3  # bnlearn tables are printed with ~4 digits; rows may sum to 0.9999
 
@@ -121,6 +121,24 @@ def _find_cycle(parents: Mapping[str, Sequence[str]]) -> list[str]:
     return []
 
 
+def topological_order(parents: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """The nodes of an acyclic {node: parents} map with every parent before its children,
+    stable with respect to the map's order."""
+    order: list[str] = []
+    placed: set[str] = set()
+    pending = list(parents)
+    while pending:
+        rest = []
+        for v in pending:
+            if all(p in placed for p in parents[v]):
+                order.append(v)
+                placed.add(v)
+            else:
+                rest.append(v)
+        pending = rest
+    return tuple(order)
+
+
 class BayesianNetwork:
     """A directed graphical model over named discrete variables.
 
@@ -188,19 +206,7 @@ class BayesianNetwork:
     @staticmethod
     def _topological(by_var: Mapping[str, CPT]) -> tuple[str, ...]:
         """Variables in a topological order, stable with respect to the CPT order."""
-        order: list[str] = []
-        placed: set[str] = set()
-        pending = list(by_var)
-        while pending:
-            rest = []
-            for v in pending:
-                if all(p in placed for p in by_var[v].parents):
-                    order.append(v)
-                    placed.add(v)
-                else:
-                    rest.append(v)
-            pending = rest
-        return tuple(order)
+        return topological_order({v: c.parents for v, c in by_var.items()})
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
