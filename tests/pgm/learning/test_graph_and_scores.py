@@ -150,3 +150,16 @@ def test_scorer_caches_and_counts_shared_tables_once() -> None:
     assert scorer.evaluations == 2
     assert scorer.local("X1", ["X2"]) == a and scorer.evaluations == 2  # cached
     assert a + scorer.local("X2", ()) == pytest.approx(b + scorer.local("X1", ()))
+
+
+def test_likelihood_scores_average_over_missing_cells() -> None:
+    """With missing cells a family's table is rescaled to all rows (node-average likelihood):
+    its BIC equals the complete-data formula on the scaled counts; BDeu keeps raw counts."""
+    data = as_dataset({"a": [0, 1, 1, 0, 1, 0, 1, 1], "b": [0, 1, 1, 1, None, None, 1, 0]})
+    table = np.array([[1.0, 1.0], [1.0, 3.0]])  # (a, b) over the 6 rows observing b
+    assert Scorer(data, "bic").local("b", ["a"]) == pytest.approx(
+        family_score(table * 8 / 6, "bic"))
+    assert Scorer(data, "bdeu").local("b", ["a"]) == pytest.approx(family_score(table, "bdeu"))
+    # complete columns are untouched
+    assert Scorer(data, "bic").local("a", []) == pytest.approx(
+        family_score(np.array([3.0, 5.0]), "bic"))

@@ -5,6 +5,11 @@ Registered by name in SCORES: ``bic`` (the default: log-likelihood − ½ log N 
 ``k2`` (every Dirichlet parameter 1), plus ``ll`` (the bare log-likelihood). A `Scorer` caches
 local scores by family, so a search move re-scores only the one or two families it changes;
 `local_many` counts every family it lacks in one pass over a chunked or distributed source.
+
+With missing cells each family is counted on the rows observing it. The likelihood scores
+(bic, aic, ll) then rescale its table to the full number of rows — the node-average likelihood
+of Balov (2013) — so a family is not favoured for having fewer observed rows; the Bayesian
+scores (bdeu, k2) keep the counts as they are.
 """
 
 from __future__ import annotations
@@ -64,6 +69,8 @@ def _k2(table: np.ndarray, ess: float) -> float:
     return _dirichlet(table, 1.0)
 
 
+AVERAGED = frozenset({"bic", "aic", "ll"})  # rescaled to all rows when cells are missing
+
 SCORES: dict[str, Callable[[np.ndarray, float], float]] = {
     "bic": _bic,
     "aic": _aic,
@@ -104,6 +111,7 @@ class Scorer:
         self._fn = SCORES[score]
         self._cache: dict[tuple[str, frozenset[str]], float] = {}
         self.evaluations = 0  # families actually counted (cache misses)
+        self._rows: float | None = None  # all rows, when some cells may be missing
 
     @staticmethod
     def _key(child: str, parents: Iterable[str]) -> tuple[str, frozenset[str]]:
@@ -125,17 +133,33 @@ class Scorer:
             # families over the same variables (c | p and p | c) share one count table
             joint = {frozenset(parents | {child}): None for child, parents in todo}
             scopes = [tuple(sorted(variables)) for variables in joint]
-            tables = dict(zip(joint, count_many(self.data, scopes), strict=True))
+            need_rows = self._needs_rows()
+            counted = count_many(self.data, [*scopes, ()] if need_rows else scopes)
+            if need_rows:  # all rows, counted in the same pass
+                self._rows = float(counted.pop())
+            tables = dict(zip(joint, counted, strict=True))
             self.evaluations += len(todo)
+            rows = self._rows
             for child, parents in todo:
                 variables = frozenset(parents | {child})
                 scope = tuple(sorted(variables))
                 order = [scope.index(v) for v in (*sorted(parents), child)]
-                table = np.transpose(tables[variables], order)
-                self._cache[(child, parents)] = self._fn(
-                    table.reshape(-1, table.shape[-1]), self.ess
-                )
+                table = np.transpose(tables[variables], order).reshape(-1, len(
+                    self.data.states[child]))
+                observed = float(table.sum())
+                if rows is not None and 0 < observed < rows:  # node-average likelihood
+                    table = table * (rows / observed)
+                self._cache[(child, parents)] = self._fn(table, self.ess)
         return [self._cache[k] for k in keys]
+
+    def _needs_rows(self) -> bool:
+        """Whether the weight of all rows is still to be counted: likelihood scores on data
+        that may have missing cells (a Dataset knows it has none)."""
+        from genlab.pgm.learning.data import Dataset
+
+        if self._rows is not None or self.score not in AVERAGED:
+            return False
+        return not (isinstance(self.data, Dataset) and not self.data.has_missing())
 
     def total(self, graph: Any) -> float:
         """score(G) = Σ_v local(v, parents(v)) for a DAG, network or {node: parents} map."""
