@@ -155,13 +155,17 @@ def _network(bn: BayesianNetwork, tables: Mapping[str, np.ndarray]) -> BayesianN
     )
 
 
-def _family_counts(bn: BayesianNetwork, data: Any) -> dict[str, np.ndarray]:
-    """Counts of every family (*parents, child) in one pass (available-case)."""
-    scopes = [(*bn.parents(v), v) for v in bn.variables]
+def _family_counts(
+    bn: BayesianNetwork, data: Any, with_total: bool = False
+) -> dict[str, np.ndarray]:
+    """Counts of every family (*parents, child) in one pass (available-case); with
+    `with_total`, also the weight of all rows under the key "" (same pass)."""
+    scopes: list[tuple[str, ...]] = [(*bn.parents(v), v) for v in bn.variables]
     for scope in scopes:
         check_table_size(scope, [bn.cards[u] for u in scope], "family count")
-    tables = count_many(data, scopes)
-    return dict(zip(bn.variables, tables, strict=True))
+    tables = count_many(data, [*scopes, ()] if with_total else scopes)
+    keys = [*bn.variables, ""] if with_total else list(bn.variables)
+    return dict(zip(keys, tables, strict=True))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -222,9 +226,10 @@ def _fit_counts(
     bn: BayesianNetwork, data: Any, prior: str, ess: float, pseudo: Any, missing: str = ""
 ) -> BayesianNetwork:
     alpha = prior_counts(bn, prior, ess, pseudo)
-    counts = _family_counts(bn, data)
-    if missing in ("em", "drop"):  # a source we cannot revisit row by row: refuse, not guess
-        total = float(count_many(data, [()])[0])
+    check = missing in ("em", "drop") and not isinstance(data, Dataset)
+    counts = _family_counts(bn, data, with_total=check)
+    if check:  # a source we cannot revisit row by row: refuse, not guess
+        total = float(counts[""])
         short = [v for v in bn.variables if counts[v].sum() < total - 1e-9 * max(total, 1.0)]
         if short:
             raise ModelError(
