@@ -51,7 +51,8 @@ UNION_MAX_ENTRIES = 1 << 15  # a union table this small stays in cache while it 
 def _codes(data: Dataset, idx: Sequence[int], cards: Sequence[int]) -> np.ndarray:
     """Mixed-radix codes (first variable slowest) of the rows over columns `idx`."""
     codes = data.codes
-    code = codes[:, idx[0]].astype(np.int64)
+    dtype = np.int32 if math.prod(cards) < 2**31 else np.int64  # half the memory traffic
+    code = codes[:, idx[0]].astype(dtype)
     for j, c in zip(idx[1:], cards[1:], strict=True):
         code *= c
         code += codes[:, j]

@@ -214,6 +214,8 @@ def _encode_series(series: Any, name: str, states: tuple[str, ...] | None) -> tu
                 f"{series.index[first]}); known states: {known}"
             )
         mapping[k] = state
+    if np.array_equal(mapping[:-1], np.arange(len(uniques))):  # codes are already states
+        return codes, states
     small = mapping.astype(_code_dtype([len(states)]))  # index a small table: small output
     return small[codes.astype(np.intp, copy=False)], states
 
