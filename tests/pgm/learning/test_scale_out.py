@@ -110,3 +110,17 @@ def test_dask_cluster_counts_cpts_and_marginals_equal_in_process(frame, cluster)
     np.testing.assert_allclose(
         want.iloc[7][["P(X3=red)", "P(X3=blue)"]].to_numpy(float), marginals(BN, row)["X3"]
     )
+
+
+def test_learn_from_chunks_and_a_cluster_equals_in_memory(frame, cluster) -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    from genlab.pgm.learning import learn
+
+    data = frame.drop(columns="w").dropna()
+    memory = learn(data, "hc")
+    parts = [data.iloc[i : i + 1500] for i in range(0, len(data), 1500)]
+    chunked = learn(parts, "hc")
+    assert chunked.dag == memory.dag and chunked.network == memory.network
+    assert chunked.score == pytest.approx(memory.score, rel=1e-12)
+    distributed = learn(dd.from_pandas(data, npartitions=4), "pc")
+    assert distributed.cpdag == learn(data, "pc").cpdag
