@@ -149,3 +149,37 @@ def test_learn_options_and_errors(model, tmp_path) -> None:
     result = runner.invoke(app, ["pgm", "learn", str(data), "-o", str(out), "--method", "exact",
                                  "--score", "bdeu", "--json"])
     assert result.exit_code == 0 and json.loads(result.output)["score_name"] == "bdeu"
+
+
+def test_loglik_json_stays_valid_with_impossible_rows_and_checks_weights(tmp_path) -> None:
+    from genlab.pgm.models.bayesian_network import CPT, BayesianNetwork
+
+    certain = tmp_path / "certain.bif"
+    write_bif(BayesianNetwork([CPT("a", [1.0, 0.0]), CPT("b", [[0.5, 0.5], [0.5, 0.5]], ["a"])],
+                              states={"a": ["y", "n"], "b": ["y", "n"]}), certain)
+    data = tmp_path / "rows.csv"
+    data.write_text("a,b,w\ny,y,1\nn,y,2\ny,n,1\n")
+    result = runner.invoke(app, ["pgm", "loglik", str(certain), str(data), "--weights", "w",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output, parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
+    assert report["impossible_rows"] == 1 and report["log_likelihood"] is None
+    data.write_text("a,b,w\ny,y,1\ny,n,-5\n")
+    result = runner.invoke(app, ["pgm", "loglik", str(certain), str(data), "--weights", "w"])
+    assert result.exit_code == 1 and "non-negative; line 3" in result.output
+    result = runner.invoke(app, ["pgm", "loglik", str(certain), str(data), "--weights", "nope"])
+    assert result.exit_code == 1 and "weights column 'nope'" in result.output
+
+
+def test_fit_with_weights_in_chunks_equals_in_memory(model, tmp_path) -> None:
+    data = tmp_path / "rows.csv"
+    _sample(model, data, 2000)
+    frame = pd.read_csv(data).assign(w=np.random.default_rng(0).integers(0, 4, 2000))
+    frame.to_csv(data, index=False)
+    for args, name in (([], "a.bif"), (["--chunksize", "300"], "b.bif")):
+        result = runner.invoke(app, ["pgm", "fit", str(model), str(data), "-o",
+                                     str(tmp_path / name), "--weights", "w", *args])
+        assert result.exit_code == 0, result.output
+    a, b = read_bif(tmp_path / "a.bif"), read_bif(tmp_path / "b.bif")
+    for v in a.variables:
+        np.testing.assert_allclose(a.cpt(v).table, b.cpt(v).table, rtol=1e-12)

@@ -108,3 +108,23 @@ def test_bad_requests() -> None:
         sample(certain, 5, {"a": 1})
     with pytest.raises(ZeroEvidenceError):
         likelihood_weighting(certain, 5, {"a": 1})
+
+
+def test_columns_follow_the_network_order_when_the_graph_order_differs() -> None:
+    """A network whose CPTs are listed children first: bn.variables (topological) differs
+    from its factor graph's order, and every method must still label columns right."""
+    from genlab.pgm.models.bayesian_network import CPT, BayesianNetwork
+
+    bn = BayesianNetwork(
+        [CPT("b", [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], ["a"]), CPT("a", [0.3, 0.7])],
+        states={"b": ["b0", "b1", "b2"], "a": ["a0", "a1"]},
+    )
+    assert bn.variables != bn.to_factor_graph().variables
+    for method, evidence in (("exact", {"b": "b2"}), ("gibbs", {"b": "b2"}), ("lw", {"b": "b2"}),
+                             ("exact", None), ("forward", None)):
+        rows = sample(bn, 200, evidence, method=method, seed=0)
+        assert list(rows.columns[:2]) == ["a", "b"]
+        if method == "lw":  # likelihood weighting keeps impossible draws with weight 0
+            rows = rows[rows["weight"] > 0]
+        pairs = set(zip(rows["a"], rows["b"], strict=True))
+        assert pairs <= {("a0", "b0"), ("a1", "b2")}, (method, pairs)

@@ -22,8 +22,9 @@ DATA_ARG = typer.Argument(..., help="CSV data: a column per variable, states by 
 JSON_OPT = typer.Option(False, "--json", help="Print one JSON object (for other programs).")
 
 
-def _read_data(path: Path, chunksize: int | None) -> Any:
-    """The CSV as a DataFrame, or as chunks read on every pass (`--chunksize`)."""
+def _read_data(path: Path, chunksize: int | None, weights: str | None = None) -> Any:
+    """The CSV as a DataFrame, or as chunks read on every pass (`--chunksize`; the weights
+    column then travels with each chunk)."""
     from genlab.pgm.io.csv import read_csv
     from genlab.pgm.learning.sources import csv_chunks
 
@@ -31,7 +32,7 @@ def _read_data(path: Path, chunksize: int | None) -> Any:
         console.print(f"[red]error:[/] no such data file: {path}")
         raise typer.Exit(2)
     try:
-        return csv_chunks(path, chunksize) if chunksize else read_csv(path)
+        return csv_chunks(path, chunksize, weights=weights) if chunksize else read_csv(path)
     except ValueError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
@@ -47,7 +48,7 @@ def _latent(pairs: list[str] | None) -> dict[str, int]:
     return out
 
 
-def _bar(total: int | None, label: str, quiet: bool) -> Progress:
+def _bar(label: str, quiet: bool) -> Progress:
     return Progress(
         TextColumn(f"[bold]{label}[/]"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
@@ -79,15 +80,15 @@ def sample(
     options = {"burn_in": burn_in, "thin": thin} if method == "gibbs" else {}
     t0 = time.perf_counter()
     try:
-        result = draw(m, n, ev, method=method, seed=seed, **options)
+        result = draw(m, n, ev, method=method, seed=seed, as_codes=method == "lw", **options)
     except (ValueError, MemoryError) as exc:
         raise _fail(exc) from None
-    write_csv(result, out)
+    weighted = result if method == "lw" else None
+    write_csv(weighted.frame() if weighted is not None else result, out)
     seconds = time.perf_counter() - t0
     console.print(f"{n} rows ({method}) in {seconds:.2f} s → {out}")
-    if method == "lw" and n:
-        w = result["weight"].to_numpy()
-        console.print(f"effective sample size {1.0 / (w**2).sum():.1f} of {n}")
+    if weighted is not None and n:
+        console.print(f"effective sample size {weighted.effective_sample_size:.1f} of {n}")
 
 
 @app.command()
@@ -124,10 +125,11 @@ def fit(
     if type(m).__name__ != "BayesianNetwork":
         console.print("[red]error:[/] fit needs a Bayesian network (a .bif file)")
         raise typer.Exit(2)
-    rows = _read_data(data, chunksize)
+    rows = _read_data(data, chunksize, weights)
     hidden = _latent(latent)
     options: dict[str, Any] = {"prior": prior, "equivalent_sample_size": ess,
-                               "weights": weights, "latent": hidden or None}
+                               "weights": None if chunksize else weights,
+                               "latent": hidden or None}
     t0 = time.perf_counter()
     report: dict[str, Any] = {}
     try:
@@ -135,7 +137,7 @@ def fit(
         if not needs_em or missing != "em":
             fitted = fit_params(m, rows, missing=missing, **options)
         else:
-            with _bar(max_iter, "EM", json_out) as bar:
+            with _bar("EM", json_out) as bar:
                 task = bar.add_task("em", total=max_iter, info="")
 
                 def step(it: int, ll: float) -> None:
@@ -175,33 +177,34 @@ def loglik(
     count the probability of what they observe)."""
     import numpy as np
 
+    from genlab.pgm.learning.data import as_dataset
     from genlab.pgm.learning.parameters import log_likelihood
 
     m = _load(model)
     rows = _read_data(data, None)
     try:
-        per_row = log_likelihood(m, rows.drop(columns=[weights]) if weights else rows,
-                                 per_row=True)
+        dataset = as_dataset(rows, m, weights=weights)  # names a bad weight's line
+        per_row = log_likelihood(m, dataset, per_row=True)
     except (ValueError, MemoryError) as exc:
         raise _fail(exc) from None
-    w = np.ones(len(per_row)) if weights is None else rows[weights].astype(float).to_numpy()
-    with np.errstate(invalid="ignore"):
-        total = float((w * per_row).sum())
-    mean = total / float(w.sum()) if len(per_row) else math.nan
-    impossible = int(np.isneginf(per_row).sum())
-    report = {"rows": len(per_row), "log_likelihood": total, "mean_per_row": mean,
-              "impossible_rows": impossible}
+    w = np.ones(len(per_row)) if dataset.weights is None else dataset.weights
+    possible = np.isfinite(per_row) | (w == 0)
+    total = float((w * per_row)[w > 0].sum())
+    mean = total / float(w.sum()) if w.sum() > 0 else math.nan
+    report = {"rows": len(per_row), "log_likelihood": total if math.isfinite(total) else None,
+              "mean_per_row": mean if math.isfinite(mean) else None,
+              "impossible_rows": int((~possible).sum())}
     if json_out:
-        typer.echo(json.dumps(report))
+        typer.echo(json.dumps(report))  # −inf (an impossible row) is written as null
         return
     table = Table(show_header=False, title=f"{model.name} on {data.name}")
     table.add_row("rows", str(len(per_row)))
     table.add_row("log-likelihood", f"{total:.6g}")
     table.add_row("mean per row", f"{mean:.6g}")
-    if impossible:
-        table.add_row("impossible rows", f"{impossible} (probability 0 under the model)")
+    if report["impossible_rows"]:
+        table.add_row("impossible rows",
+                      f"{report['impossible_rows']} (probability 0 under the model)")
     console.print(table)
-
 
 def _arcs(pairs: list[str] | None, what: str) -> list[tuple[str, str]]:
     out = []

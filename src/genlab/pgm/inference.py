@@ -174,12 +174,20 @@ class ExactInference:
         sharing this engine's plans and compiled kernels (EM re-parameterises every
         iteration; plans depend on scopes only)."""
         other = ExactInference(model, self.planner, self.max_memory)
-        if (
-            other.graph.variables != self.graph.variables
-            or other.sizes != self.sizes
-            or other._scopes != self._scopes
-        ):
-            raise ModelError("with_model needs the same variables, cardinalities and scopes")
+        if other.graph.variables != self.graph.variables or other.sizes != self.sizes:
+            raise ModelError(
+                f"with_model needs the same variables and cardinalities: "
+                f"{dict(zip(other.graph.variables, other.sizes, strict=True))} against "
+                f"{dict(zip(self.graph.variables, self.sizes, strict=True))}"
+            )
+        if other._scopes != self._scopes:
+            pairs = zip(other.graph.factors, self.graph.factors, strict=False)
+            differ = [(a.variables, b.variables) for a, b in pairs if a.variables != b.variables]
+            first = differ[0] if differ else (len(other._scopes), len(self._scopes))
+            raise ModelError(
+                "with_model needs the same factors (same scopes, same order); first "
+                f"difference: {first[0]} against {first[1]}"
+            )
         other._prepared = self._prepared
         return other
 

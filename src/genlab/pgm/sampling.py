@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from genlab.pgm.errors import ModelError, ZeroEvidenceError
+from genlab.pgm.learning.data import code_dtype
 from genlab.pgm.models.bayesian_network import BayesianNetwork
 
 __all__ = [
@@ -38,11 +39,6 @@ __all__ = [
 
 METHODS = ("exact", "forward", "lw", "gibbs")
 Seed = int | np.random.Generator | None
-
-
-def _code_dtype(cards: Sequence[int]) -> type:
-    top = max(cards, default=1)
-    return np.int8 if top < 127 else np.int16 if top < 32767 else np.int32
 
 
 class _ForwardSampler:
@@ -75,7 +71,7 @@ class _ForwardSampler:
         log P(value | parents) to the weight (likelihood weighting; zero weights without)."""
         bn = self.bn
         # column-major: each variable's column is read and written contiguously
-        out = np.empty((n, len(bn.variables)), dtype=_code_dtype(list(bn.cards.values())),
+        out = np.empty((n, len(bn.variables)), dtype=code_dtype(list(bn.cards.values())),
                        order="F")
         log_w = np.zeros(n)
         clamp = clamp or {}

@@ -47,12 +47,10 @@ def _red_blue(ctx: TourContext) -> str:
 def _plot_marginals(
     ctx: TourContext, variables: tuple[str, ...], prior: dict, posterior: dict
 ) -> None:
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: no global backend switch
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3))
+    fig = Figure(figsize=(6, 3))
+    ax = fig.add_subplot()
     x = np.arange(len(variables))
     ax.bar(x - 0.2, [prior[v][0] for v in variables], 0.4, label="prior")
     ax.bar(x + 0.2, [posterior[v][0] for v in variables], 0.4, label="given X1=r, X3=b, X4=b")
@@ -62,7 +60,6 @@ def _plot_marginals(
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(ctx.output("marginals_red_blue.png"), dpi=120)
-    plt.close(fig)
 
 
 def _food() -> str:

@@ -163,3 +163,26 @@ def test_likelihood_scores_average_over_missing_cells() -> None:
     # complete columns are untouched
     assert Scorer(data, "bic").local("a", []) == pytest.approx(
         family_score(np.array([3.0, 5.0]), "bic"))
+
+
+def test_dataset_codes_out_of_range_are_refused_before_narrowing() -> None:
+    from genlab.pgm.learning import Dataset
+
+    states = {"a": ("x", "y"), "b": ("p", "q")}
+    with pytest.raises(ModelError, match="column 'b' has the code 2 at row 0"):
+        Dataset(("a", "b"), states, [[0, 2], [1, 1]])
+    with pytest.raises(ModelError, match="code 300"):  # would wrap to 44 in int8
+        Dataset(("a", "b"), states, [[0, 0], [300, 1]])
+    with pytest.raises(ModelError, match="code -2"):
+        Dataset(("a", "b"), states, [[0, -2]])
+
+
+def test_integer_like_state_names_sort_the_same_everywhere() -> None:
+    import pandas as pd
+
+    from genlab.pgm.learning import ChunkedSource
+
+    frame = pd.DataFrame({"a": ["1", "01", "2", "002"]})
+    memory = as_dataset(frame).states["a"]
+    chunked = ChunkedSource([frame.iloc[:2], frame.iloc[2:]]).states["a"]
+    assert memory == chunked == ("01", "1", "002", "2")

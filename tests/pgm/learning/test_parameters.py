@@ -274,3 +274,55 @@ def test_int_codes_follow_the_network_variable_order() -> None:
     data = as_dataset(codes, bn)
     assert data.variables == bn.variables
     np.testing.assert_array_equal(data.codes, codes)
+
+
+def test_fit_with_a_latent_variable_through_the_python_api() -> None:
+    truth = examples.red_blue_network()
+    rows = _frame(truth, 3000, 6).drop(columns=["X3"])
+    learned = fit(truth, rows, latent={"X3": 2}, seed=1)
+    assert learned.states["X3"] == ("red", "blue")  # a bare cardinality keeps the names
+    assert truth.fit(rows, latent={"X3": 2}, seed=1) == learned
+
+
+def test_em_init_is_aligned_by_name_and_checked() -> None:
+    truth = examples.red_blue_network()
+    data = _frame(truth, 2000, 7).mask(np.random.default_rng(7).random((2000, 5)) < 0.2)
+    from genlab.pgm.models.bayesian_network import CPT
+
+    # the truth with X4's parents listed the other way and every state list reversed
+    flipped = BayesianNetwork(
+        [CPT(v, np.flip(np.transpose(truth.cpt(v).table,
+                                     (1, 0, 2) if v == "X4" else range(truth.cpt(v).table.ndim))),
+             tuple(reversed(truth.parents(v)))) for v in truth.variables],
+        states={v: tuple(reversed(s)) for v, s in truth.states.items()},
+    )
+    a = em(truth, data, init=truth, max_iter=3, tol=0.0)
+    b = em(truth, data, init=flipped, max_iter=3, tol=0.0)
+    assert a.log_likelihoods[0] == pytest.approx(b.log_likelihoods[0], rel=1e-12)
+    for v in truth.variables:
+        np.testing.assert_allclose(a.network.cpt(v).table, b.network.cpt(v).table, rtol=1e-10)
+    other = BayesianNetwork.from_structure({v: [] for v in truth.variables}, truth.states)
+    with pytest.raises(ModelError, match="init gives 'X2' the parents"):
+        em(truth, data, init=other)
+
+
+def test_rows_of_weight_zero_change_nothing() -> None:
+    from genlab.pgm.models.bayesian_network import CPT
+
+    bn = BayesianNetwork([CPT("a", [1.0, 0.0]), CPT("b", [[0.5, 0.5], [0.5, 0.5]], ["a"])])
+    rows = np.array([[0, 0], [0, 1], [1, -1], [0, -1]])  # row 2 is impossible
+    assert log_likelihood(bn, rows, weights=[1, 1, 0, 1]) == pytest.approx(2 * np.log(0.5))
+    result = em(bn, rows, weights=[1, 1, 0, 1])
+    assert np.all(np.isfinite(result.objectives)) and result.converged
+    kept = em(bn, rows[[0, 1, 3]])
+    np.testing.assert_allclose(result.network.cpt("b").table, kept.network.cpt("b").table)
+
+
+def test_columns_without_any_observed_value_are_named() -> None:
+    data = pd.DataFrame({"a": ["x", "y", "x"], "b": [np.nan] * 3})
+    from genlab.pgm.learning import learn
+
+    with pytest.raises(ModelError, match="column 'b' has no observed value"):
+        learn(data)
+    with pytest.raises(ModelError, match="column 'b' has no observed value"):
+        fit({"a": [], "b": ["a"]}, np.array([[0, -1], [1, -1]]))

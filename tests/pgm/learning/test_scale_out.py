@@ -124,3 +124,40 @@ def test_learn_from_chunks_and_a_cluster_equals_in_memory(frame, cluster) -> Non
     assert chunked.score == pytest.approx(memory.score, rel=1e-12)
     distributed = learn(dd.from_pandas(data, npartitions=4), "pc")
     assert distributed.cpdag == learn(data, "pc").cpdag
+
+
+def test_a_consumed_one_shot_source_refuses_every_later_pass(frame) -> None:
+    data = frame.drop(columns="w").dropna()
+    states = {v: BN.state_names(v) for v in BN.variables}
+    once = ChunkedSource(iter([data.iloc[:500], data.iloc[500:]]), states=states)
+    fit(BN, once, missing="available")
+    with pytest.raises(ModelError, match="already consumed"):
+        fit(BN, once, missing="available")  # a re-stated copy shares the spent iterator
+
+
+def test_dask_source_with_some_states_keeps_every_column(frame) -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    from genlab.pgm.learning.distributed import DaskSource
+
+    data = frame.drop(columns="w").dropna()
+    source = DaskSource(dd.from_pandas(data, npartitions=2), states={"X1": ("red", "blue")})
+    assert source.variables == BN.variables
+    assert source.states["X1"] == ("red", "blue") and source.states["X2"] == ("blue", "red")
+
+
+def test_csv_line_numbers_survive_blank_lines_and_headers_are_read_raw(tmp_path) -> None:
+    from genlab.pgm.errors import ParseError
+    from genlab.pgm.io.csv import read_csv
+
+    path = tmp_path / "gaps.csv"
+    path.write_text("a,b\nx,1\n\ny,2\nz,oops\n")
+    with pytest.raises(ModelError, match="'oops' \\(first at line 5\\)"):
+        as_dataset(read_csv(path), states={"b": ["1", "2"]})
+    path.write_text("v,v.1\n1,2\n")
+    assert list(read_csv(path).columns) == ["v", "v.1"]
+    path.write_text("v,v\n1,2\n")
+    with pytest.raises(ParseError, match=r"line 1: the header repeats column name\(s\) \['v'\]"):
+        read_csv(path)
+    path.write_text("v,w\n1,2\n3,bad\n")
+    with pytest.raises(ModelError, match="weights column 'w' is not numeric: 'bad' at line 3"):
+        as_dataset(read_csv(path), weights="w")

@@ -357,3 +357,14 @@ def test_alarm_local_optimum_and_tabu() -> None:
     tabu = tabu_search(scorer=scorer)
     assert tabu.score == pytest.approx(max(tabu.trace))
     assert shd(tabu.dag, bn) <= 35  # measured 20-28 over seeds (peers: 30-40)
+
+
+def test_tabu_returns_the_best_graph_not_the_last_tie() -> None:
+    """Zero-gain moves (arcs to a constant column) must not survive in the result."""
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 2, 3000)
+    data = as_dataset({"a": a, "b": a ^ (rng.random(3000) < 0.1), "c": rng.integers(0, 2, 3000),
+                       "d": np.zeros(3000, dtype=int)})
+    found = tabu_search(data)
+    assert found.dag.num_edges == 1
+    assert found.score == pytest.approx(hill_climb(data).score)

@@ -26,6 +26,7 @@ _OPTIONS: dict[str, Any] = {
     "keep_default_na": False,
     "na_values": list(MISSING_VALUES),
     "skipinitialspace": True,
+    "skip_blank_lines": False,  # keep the row count equal to the line count (errors name lines)
     "compression": "infer",
     "engine": "c",
 }
@@ -38,10 +39,11 @@ def _wrap(exc: Exception, path: str) -> ParseError:
 
 
 def _index_by_line(frame: Any, first_line: int) -> Any:
+    """Rows indexed by their line in the file; blank lines (all cells empty) dropped."""
     import pandas as pd
 
     frame.index = pd.RangeIndex(first_line, first_line + len(frame), name="line")
-    return frame
+    return frame[frame.notna().any(axis=1)] if len(frame.columns) else frame
 
 
 def read_csv(path: str | os.PathLike[str]) -> Any:
@@ -49,11 +51,11 @@ def read_csv(path: str | os.PathLike[str]) -> Any:
     import pandas as pd
 
     path = os.fspath(path)
+    _check_header(path)
     try:
         frame = pd.read_csv(path, **_OPTIONS)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise _wrap(exc, path) from None
-    _check_header(frame, path)
     return _index_by_line(frame, 2)
 
 
@@ -62,23 +64,31 @@ def iter_csv(path: str | os.PathLike[str], chunksize: int = 100_000) -> Iterator
     import pandas as pd
 
     path = os.fspath(path)
+    _check_header(path)
     line = 2
     try:
         with pd.read_csv(path, chunksize=chunksize, **_OPTIONS) as reader:
             for frame in reader:
-                _check_header(frame, path)
+                rows = len(frame)
                 yield _index_by_line(frame, line)
-                line += len(frame)
+                line += rows
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise _wrap(exc, path) from None
 
 
-def _check_header(frame: Any, path: str) -> None:
-    unnamed = [c for c in frame.columns if str(c).startswith("Unnamed:")]
-    if unnamed:
+def _check_header(path: str) -> None:
+    """The header names every column once (read raw: pandas renames a repeat to "v.1")."""
+    import pandas as pd
+
+    try:
+        raw = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False,
+                          skipinitialspace=True, compression="infer")
+    except pd.errors.EmptyDataError:
+        raise ParseError("the file is empty (no header)", path, 1) from None
+    names = [str(c) for c in raw.iloc[0]] if len(raw) else []
+    if any(not n.strip() for n in names):
         raise ParseError("the header has an empty column name", path, 1)
-    repeated = [c for c in frame.columns if re.search(r"\.\d+$", str(c)) and
-                str(c).rsplit(".", 1)[0] in frame.columns]
+    repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ParseError(f"the header repeats column name(s) {repeated}", path, 1)
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from genlab.pgm.errors import ModelError
 
-__all__ = ["Dataset", "as_dataset", "column_states", "encode_frame", "to_frame"]
+__all__ = ["Dataset", "as_dataset", "code_dtype", "column_states", "encode_frame", "to_frame"]
 
 MISSING = -1  # the code of a missing cell
 _INTEGER = re.compile(r"^-?[0-9]+$")
@@ -49,14 +49,25 @@ class Dataset:
             )
         if len(set(self.variables)) != len(self.variables):
             raise ModelError(f"data columns repeat: {self.variables}")
-        dtype = _code_dtype(self.cards_list())
+        dtype = code_dtype(self.cards_list())
+        # validate before narrowing (a code out of range must not wrap into a valid one)
+        lowest = codes.min(axis=0) if codes.shape[0] else np.zeros(codes.shape[1], dtype)
+        highest = codes.max(axis=0) if codes.shape[0] else np.zeros(codes.shape[1], dtype)
+        for j, v in enumerate(self.variables):
+            if lowest[j] < MISSING or highest[j] >= len(self.states[v]):
+                bad = (codes[:, j] < MISSING) | (codes[:, j] >= len(self.states[v]))
+                row = int(np.flatnonzero(bad)[0])
+                raise ModelError(
+                    f"column {v!r} has the code {int(codes[row, j])} at row {row}; its "
+                    f"{len(self.states[v])} states take codes 0..{len(self.states[v]) - 1} "
+                    "(−1 = missing)"
+                )
         if codes.dtype != dtype:  # narrow first: the transposing copy then moves 1-2 bytes each
             codes = codes.astype(dtype)
         if not codes.flags.f_contiguous:
             codes = np.asfortranarray(codes)
         codes.setflags(write=False)
         object.__setattr__(self, "codes", codes)
-        lowest = codes.min(axis=0) if codes.shape[0] else np.zeros(codes.shape[1], dtype)
         object.__setattr__(self, "column_missing", tuple(bool(m < 0) for m in lowest))
         if self.weights is not None:
             object.__setattr__(self, "weights", check_weights(self.weights, codes.shape[0]))
@@ -123,25 +134,26 @@ class Dataset:
         return Dataset(self.variables, self.states, self.codes, weights)
 
 
-def _code_dtype(cards: Sequence[int]) -> type:
+def code_dtype(cards: Sequence[int]) -> type:
+    """The smallest signed int type holding codes −1..max(cards) − 1."""
     top = max(cards, default=1)
     return np.int8 if top < 127 else np.int16 if top < 32767 else np.int32
 
 
-def check_weights(weights: Any, n: int) -> np.ndarray:
-    """Row weights as a float64 array (n,): numeric, finite and non-negative."""
+def check_weights(weights: Any, n: int, labels: Any = None, where: str = "row") -> np.ndarray:
+    """Row weights as a float64 array (n,): numeric, finite and non-negative. Errors name the
+    row by `labels` (e.g. a CSV frame's line index) when given."""
     try:
         w = np.asarray(weights, dtype=np.float64)
     except (TypeError, ValueError):
         raise ModelError("weights must be numeric (one non-negative number per row)") from None
     if w.shape != (n,):
         raise ModelError(f"weights must have one value per row: shape ({n},), got {w.shape}")
-    if not np.all(np.isfinite(w)):
-        bad = int(np.flatnonzero(~np.isfinite(w))[0])
-        raise ModelError(f"weights must be finite; row {bad} has {w[bad]}")
-    if w.size and w.min() < 0:
-        bad = int(np.flatnonzero(w < 0)[0])
-        raise ModelError(f"weights must be non-negative; row {bad} has {w[bad]}")
+    for bad, what in ((~np.isfinite(w), "finite"), (w < 0, "non-negative")):
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            label = labels[k] if labels is not None else k
+            raise ModelError(f"weights must be {what}; {where} {label} has {w[k]}")
     return w
 
 
@@ -173,14 +185,14 @@ def column_states(values: Any, name: str) -> tuple[str, ...]:
 
 def _sorted_names(uniques: Any, name: str) -> tuple[str, ...]:
     if all(isinstance(u, str) and _INTEGER.match(u) for u in uniques):  # CSV text "0", "10"
-        return tuple(sorted(uniques, key=int))
+        return tuple(sorted(uniques, key=lambda u: (int(u), u)))  # ties ("01", "1") by text
     numeric = [u for u in uniques if isinstance(u, (int, float, np.integer, np.floating))]
     if len(numeric) == len(uniques) and not any(isinstance(u, (bool, np.bool_)) for u in uniques):
         for u in numeric:
             if not float(u).is_integer():
                 raise ModelError(
-                    f"column {name!r} holds the non-integer number {u!r}: genlab learns discrete "
-                    "networks, so discretise continuous columns first (e.g. pandas.cut)"
+                    f"column {name!r} holds the non-integer number {float(u)!r}: genlab learns "
+                    "discrete networks, so discretise continuous columns first (e.g. pandas.cut)"
                 )
         return tuple(_state_name(u) for u in sorted(numeric, key=float))
     return tuple(sorted({_state_name(u) for u in uniques}))
@@ -194,6 +206,11 @@ def _encode_series(series: Any, name: str, states: tuple[str, ...] | None) -> tu
 
     if states is None:
         states = column_states(series, name)
+        if not states:
+            raise ModelError(
+                f"column {name!r} has no observed value, so its states are unknown: give "
+                "them (states=, a model) or declare the variable latent"
+            )
     if isinstance(series.dtype, pd.CategoricalDtype):  # its codes are already there
         codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
     else:
@@ -216,7 +233,7 @@ def _encode_series(series: Any, name: str, states: tuple[str, ...] | None) -> tu
         mapping[k] = state
     if np.array_equal(mapping[:-1], np.arange(len(uniques))):  # codes are already states
         return codes, states
-    small = mapping.astype(_code_dtype([len(states)]))  # index a small table: small output
+    small = mapping.astype(code_dtype([len(states)]))  # index a small table: small output
     return small[codes.astype(np.intp, copy=False)], states
 
 
@@ -262,7 +279,8 @@ def encode_frame(
                 )
             w = numbers
         frame = frame.drop(columns=[weights])
-        weights = w.to_numpy(dtype=np.float64, na_value=np.nan)
+        weights = check_weights(w.to_numpy(dtype=np.float64, na_value=np.nan), len(w),
+                                w.index, w.index.name or "row")
     names = tuple(frame.columns) if variables is None else tuple(map(str, variables))
     absent = [v for v in names if v not in frame.columns]
     if absent:
@@ -274,7 +292,7 @@ def encode_frame(
         column, out_states[v] = _encode_series(frame[v], v, fixed.get(v))
         columns.append(column)
     codes = np.empty((len(frame), len(names)), order="F",
-                     dtype=_code_dtype([len(out_states[v]) for v in names]))
+                     dtype=code_dtype([len(out_states[v]) for v in names]))
     for j, column in enumerate(columns):
         codes[:, j] = column
     return Dataset(names, out_states, codes, weights)
@@ -333,6 +351,8 @@ def as_dataset(
 def _check_columns(
     columns: Sequence[str], wanted: Sequence[str], latent: Sequence[str], weights: Any
 ) -> None:
+    if isinstance(weights, str) and weights not in columns:
+        raise ModelError(f"weights column {weights!r} is not in the data (columns: {columns})")
     extra = [c for c in columns if c not in wanted and c != weights]
     lacking = [v for v in wanted if v not in columns and v not in latent]
     hidden_present = [v for v in latent if v in columns]
@@ -354,6 +374,7 @@ def _complete(
     latent: Sequence[str],
 ) -> Dataset:
     """Add latent columns (all missing) and order the columns as the model's variables."""
+    latent = [v for v in latent if v not in dataset.variables]
     if latent:
         unknown = [v for v in latent if v not in fixed]
         if unknown:
@@ -432,8 +453,13 @@ def _from_codes(
                     f"column {v!r} has the code {top} (first at row {first}) but only "
                     f"{len(fixed[v])} states"
                 )
+        elif top < 0:
+            raise ModelError(
+                f"column {v!r} has no observed value, so its states are unknown: give them "
+                "(states=, a model) or declare the variable latent"
+            )
         else:
-            states[v] = tuple(str(i) for i in range(max(top + 1, 1)))
+            states[v] = tuple(str(i) for i in range(top + 1))
     return Dataset(names, states, array, weights)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from genlab.pgm.errors import ModelError
 from genlab.pgm.learning.counts import count_many
 from genlab.pgm.learning.data import _sorted_names, encode_frame
+from genlab.pgm.learning.sources import used_columns
 
 __all__ = ["DaskSource", "map_marginals"]
 
@@ -68,11 +69,7 @@ class DaskSource:
         self.weights = weights
         columns = [str(c) for c in frame.columns if str(c) != weights]
         fixed = {str(v): tuple(map(str, s)) for v, s in (states or {}).items()}
-        self.variables: tuple[str, ...] = tuple(v for v in fixed if v in columns) if fixed \
-            else tuple(columns)
-        lacking = [v for v in fixed if v not in columns]
-        if lacking:
-            raise ModelError(f"the Dask DataFrame lacks the column(s) {lacking}")
+        self.variables: tuple[str, ...] = tuple(columns)
         needed = [v for v in self.variables if v not in fixed]
         if needed:  # one cluster pass for the distinct values of every column without states
             dask = _dask()
@@ -88,8 +85,9 @@ class DaskSource:
     def count_many(self, scopes: Sequence[Sequence[str]]) -> list[np.ndarray]:
         dask = _dask()
         scopes = [tuple(s) for s in scopes]
+        needed = used_columns(self.variables, scopes)
         tasks = [
-            dask.delayed(_count_partition)(part, self.states, self.variables, self.weights, scopes)
+            dask.delayed(_count_partition)(part, self.states, needed, self.weights, scopes)
             for part in self.frame.to_delayed()
         ]
         while len(tasks) > 1:

@@ -21,6 +21,7 @@ __all__ = [
     "GraphComparison",
     "arc_indices",
     "as_dag",
+    "as_pdag",
     "compare_graphs",
     "cpdag",
     "meek_rules",
@@ -345,7 +346,8 @@ class GraphComparison:
         return out
 
 
-def _as_pdag(graph: Any, use_cpdag: bool) -> PDAG:
+def as_pdag(graph: Any, use_cpdag: bool = True) -> PDAG:
+    """A PDAG as it is; a DAG or network as its CPDAG (`use_cpdag`) or as its own arcs."""
     if isinstance(graph, PDAG):
         return graph
     dag = as_dag(graph)
@@ -361,8 +363,8 @@ def _describe(g: PDAG, a: str, b: str) -> Edge:
 
 def compare_graphs(learned: Any, true: Any, cpdag: bool = True) -> GraphComparison:
     """Edge-by-edge comparison of `learned` against `true` (DAGs, networks or PDAGs)."""
-    g = _as_pdag(learned, cpdag)
-    t = _as_pdag(true, cpdag)
+    g = as_pdag(learned, cpdag)
+    t = as_pdag(true, cpdag)
     if set(g.nodes) != set(t.nodes):
         raise ModelError(
             f"the graphs have different nodes: only learned {sorted(set(g.nodes) - set(t.nodes))}"

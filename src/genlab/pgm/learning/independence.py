@@ -23,7 +23,15 @@ from scipy.special import chdtrc, xlogy
 from genlab.pgm.errors import ModelError
 from genlab.pgm.learning.counts import count
 
-__all__ = ["TESTS", "CITest", "check_test", "ci_test", "full_dof", "independence_test"]
+__all__ = [
+    "TESTS",
+    "CITest",
+    "check_test",
+    "ci_test",
+    "full_dof",
+    "g2_statistic",
+    "independence_test",
+]
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,14 @@ def _chi2(strata: np.ndarray, n_xz: np.ndarray, n_yz: np.ndarray, n_z: np.ndarra
     terms = np.square(strata - expected)
     np.divide(terms, expected, out=terms, where=expected > 0)
     return float(terms[expected > 0].sum())
+
+
+def g2_statistic(counts: Any) -> float:
+    """G² of a count table with axes (*S, X, Y) — also 2 N · I(X; Y | S), the conditional
+    mutual information in nats of the table's N rows."""
+    table = np.asarray(counts, dtype=np.float64)
+    strata = table.reshape(-1, table.shape[-2], table.shape[-1])
+    return _g2(strata, *_margins(strata))
 
 
 TESTS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], float]] = {

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from genlab.pgm.errors import ModelError
+from genlab.pgm.errors import ModelError, ZeroEvidenceError
 from genlab.pgm.learning.counts import check_table_size, count_many
 from genlab.pgm.learning.data import Dataset, as_dataset
 from genlab.pgm.learning.graph import as_dag
@@ -33,6 +33,7 @@ __all__ = ["PRIORS", "EMResult", "em", "fit", "log_likelihood", "prior_counts", 
 
 PRIORS = ("mle", "bdeu", "k2", "dirichlet")
 MISSING_MODES = ("em", "drop", "available")
+EVIDENCE_CACHE_BYTES = 256 * 2**20  # EM keeps its evidence blocks across iterations below this
 
 
 # ----------------------------------------------------------------------------------------------
@@ -53,8 +54,8 @@ def skeleton(
     for v, names in (states or {}).items():
         given.setdefault(str(v), tuple(map(str, names)))
     for v, names in _latent_spec(latent).items():
-        if len(given.get(v, ())) != len(names) or not isinstance(latent, Mapping) or not \
-                isinstance(latent[v], (int, np.integer)):
+        bare = isinstance(latent[v], (int, np.integer))  # type: ignore[index]
+        if not (bare and len(given.get(v, ())) == len(names)):
             given[v] = names  # a bare cardinality keeps the model's own names for H
     lacking = [v for v in dag.nodes if v not in given]
     if lacking:
@@ -216,8 +217,9 @@ def fit(
         dataset = dataset.rows(~dataset.missing.any(axis=1))
     if missing == "em" and dataset.has_missing():
         return em(
-            bn, dataset, prior=prior, equivalent_sample_size=equivalent_sample_size,
-            pseudo_counts=pseudo_counts, **em_options,
+            bn, dataset, latent=latent, prior=prior,
+            equivalent_sample_size=equivalent_sample_size, pseudo_counts=pseudo_counts,
+            **em_options,
         ).network
     return _fit_counts(bn, dataset, prior, equivalent_sample_size, pseudo_counts)
 
@@ -351,8 +353,9 @@ def em(
     rng = np.random.default_rng(seed)
     best: EMResult | None = None
     finals = []
+    first = _aligned(init, bn) if init is not None else None
     for attempt in range(restarts + 1):
-        start = init if (init is not None and attempt == 0) else problem.initial(rng, hidden)
+        start = first if (first is not None and attempt == 0) else problem.initial(rng, hidden)
         result = problem.run(start, max_iter, tol, callback)
         result.restart = attempt
         finals.append(result.objectives[-1])
@@ -362,6 +365,29 @@ def em(
     best.restart_objectives = finals
     best.seconds = time.perf_counter() - started
     return best
+
+
+def _aligned(init: BayesianNetwork, bn: BayesianNetwork) -> BayesianNetwork:
+    """`init`'s CPTs re-expressed over `bn`'s parent order and state order (by name); a
+    clear error when a variable, a parent set or a state set differs."""
+    tables = {}
+    for v in bn.variables:
+        if v not in init.variables:
+            raise ModelError(f"init lacks the variable {v!r}")
+        if set(init.parents(v)) != set(bn.parents(v)):
+            raise ModelError(
+                f"init gives {v!r} the parents {init.parents(v)}, the structure {bn.parents(v)}"
+            )
+        table = init.cpt(v).table
+        family = (*init.parents(v), v)
+        table = np.transpose(table, [family.index(u) for u in (*bn.parents(v), v)])
+        for axis, u in enumerate((*bn.parents(v), v)):
+            theirs, ours = init.state_names(u), bn.state_names(u)
+            if set(theirs) != set(ours):
+                raise ModelError(f"init names the states of {u!r} {theirs}, the data {ours}")
+            table = np.take(table, [theirs.index(s) for s in ours], axis=axis)
+        tables[v] = table
+    return _network(bn, tables)
 
 
 class _EMProblem:
@@ -375,14 +401,24 @@ class _EMProblem:
 
         self.bn = bn
         self.alpha = alpha
+        if data.weights is not None and not data.weights.all():  # weight 0: not in the data
+            data = data.rows(data.weights > 0)
         incomplete = data.missing.any(axis=1)
         complete = data.rows(~incomplete)
         self.fixed = _family_counts(bn, complete)  # counted once
         self.available = _family_counts(bn, data)  # available-case counts, for starting
         self.complete = complete
         self.rows = data.rows(incomplete)
+        self.row_ids = np.flatnonzero(incomplete)  # data rows of self.rows, for errors
         self.engine = ExactInference(bn)
         self.estep = estep if estep != "auto" else choose_estep(self.rows)
+        # the evidence never changes: build its blocks once when they are small enough
+        size = self.rows.num_rows * sum(len(s) for s in self.rows.states.values()) * 8
+        self.blocks = (list(evidence_blocks(self.rows, self.estep))
+                       if size <= EVIDENCE_CACHE_BYTES else None)
+
+    def _blocks(self) -> Any:
+        return self.blocks if self.blocks is not None else evidence_blocks(self.rows, self.estep)
 
     def initial(self, rng: np.random.Generator, hidden: Sequence[str]) -> BayesianNetwork:
         """Available-case estimates, lightly smoothed; random CPTs where a latent variable is
@@ -406,10 +442,17 @@ class _EMProblem:
         counts = {v: self.fixed[v].copy() for v in bn.variables}
         loglik = _complete_loglik(bn, self.complete)
         factors = bn.to_factor_graph().factors
-        for kwargs, index in evidence_blocks(self.rows, self.estep):
+        for kwargs, index in self._blocks():
             w = None if self.rows.weights is None else self.rows.weights[index]
-            tables, log_z = engine.expected_statistics(**kwargs, weights=w)
-            loglik += float(log_z.sum() if w is None else (w * log_z).sum())
+            try:
+                tables, log_z = engine.expected_statistics(**kwargs, weights=w)
+            except ZeroEvidenceError:  # name the data rows, not positions in the block
+                bad = self.row_ids[index[np.isneginf(engine.log_partition(**kwargs))]]
+                raise ZeroEvidenceError(
+                    f"data rows {bad[:10].tolist()} have probability zero under the current "
+                    "parameters (an init or prior with zeros where the data has cases)"
+                ) from None
+            loglik += _weighted_sum(log_z, w)
             for f, table in zip(factors, tables, strict=True):
                 counts[f.variables[-1]] += table
         return counts, loglik
@@ -427,7 +470,8 @@ class _EMProblem:
         counts, loglik = self.expected_counts(bn)
         result = EMResult(bn, [loglik], [loglik + _log_prior(bn, self.alpha)])
         for it in range(1, max_iter + 1):
-            bn = _network(bn, {v: _normalize(counts[v] + self.alpha[v]) for v in bn.variables})
+            bn = _network(self.bn, {v: _normalize(counts[v] + self.alpha[v])
+                                    for v in self.bn.variables})
             counts, loglik = self.expected_counts(bn)
             objective = loglik + _log_prior(bn, self.alpha)
             gain = objective - result.objectives[-1]
@@ -456,6 +500,14 @@ def _log_prior(bn: BayesianNetwork, alpha: Mapping[str, np.ndarray]) -> float:
 # ----------------------------------------------------------------------------------------------
 # log-likelihood
 # ----------------------------------------------------------------------------------------------
+def _weighted_sum(values: np.ndarray, weights: np.ndarray | None) -> float:
+    """Σ w·v where a row of weight 0 adds nothing, even when its v is −inf."""
+    if weights is None:
+        return float(values.sum())
+    with np.errstate(invalid="ignore"):
+        return float(np.where(weights > 0, weights * values, 0.0).sum())
+
+
 def _complete_loglik(bn: BayesianNetwork, data: Dataset, per_row: bool = False) -> Any:
     """Σ_n w_n log P(x_n) of complete rows: one CPT lookup per variable, vectorised."""
     if data.num_rows == 0:
@@ -469,7 +521,7 @@ def _complete_loglik(bn: BayesianNetwork, data: Dataset, per_row: bool = False) 
             rows += np.log(table[index])
     if per_row:
         return rows
-    return float(rows.sum() if data.weights is None else (data.weights * rows).sum())
+    return _weighted_sum(rows, data.weights)
 
 
 def log_likelihood(
@@ -506,4 +558,4 @@ def log_likelihood(
             out[where[index]] = eng.log_partition(**kwargs)
     if per_row:
         return out
-    return float(out.sum() if dataset.weights is None else (dataset.weights * out).sum())
+    return _weighted_sum(out, dataset.weights)

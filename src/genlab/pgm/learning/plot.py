@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from genlab.pgm.errors import ModelError
-from genlab.pgm.learning.graph import DAG, PDAG, GraphComparison, as_dag, compare_graphs, cpdag
+from genlab.pgm.learning.graph import (
+    DAG,
+    PDAG,
+    GraphComparison,
+    as_dag,
+    as_pdag,
+    compare_graphs,
+)
 
 __all__ = ["EDGE_STYLES", "EdgeStyle", "Layout", "draw_comparison", "draw_graph", "layered_layout"]
 
@@ -58,13 +65,6 @@ class _DrawnEdge:
 # ----------------------------------------------------------------------------------------------
 # layout
 # ----------------------------------------------------------------------------------------------
-def _as_pdag(graph: Any, use_cpdag: bool) -> PDAG:
-    if isinstance(graph, PDAG):
-        return graph
-    dag = as_dag(graph)
-    return cpdag(dag) if use_cpdag else PDAG(dag.nodes, frozenset(dag.edges), frozenset())
-
-
 def _layout_dag(graph: Any) -> DAG:
     """The DAG whose arcs set the layers: the graph itself, or a DAG extending a PDAG."""
     return graph.to_dag() if isinstance(graph, PDAG) else as_dag(graph)
@@ -245,7 +245,7 @@ def draw_comparison(
     orange, directed-vs-undirected purple; undirected edges have no arrowhead. The legend
     counts each kind and gives the SHD. Returns the path written."""
     diff = compare_graphs(learned, true, cpdag)  # refuses different node sets
-    g, t = _as_pdag(learned, cpdag), _as_pdag(true, cpdag)
+    g, t = as_pdag(learned, cpdag), as_pdag(true, cpdag)
     edges = _comparison_edges(g, t, diff)
     layout = layered_layout(true, [(e.a, e.b) for e in edges])
     counts = {
@@ -266,7 +266,7 @@ def draw_graph(
 ) -> Path:
     """Write a PNG of one graph (a DAG, network or PDAG; its CPDAG with `cpdag=True`);
     undirected edges have no arrowhead. Returns the path written."""
-    shown = _as_pdag(graph, cpdag)
+    shown = as_pdag(graph, cpdag)
     edges = [_drawn(shown, a, b, "correct") for a, b in _pairs(shown.skeleton, shown.nodes)]
     layout = layered_layout(graph, [(e.a, e.b) for e in edges])
     return _render(layout, edges, Path(path), title, [], "")

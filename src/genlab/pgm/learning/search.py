@@ -304,7 +304,7 @@ def _climb(
             stale += 1
             if max_no_improve is not None and stale >= max_no_improve:
                 break
-    if state.score < best_score:
+    if not np.array_equal(state.adj, best_adj):  # a tie walked elsewhere: return the best
         state.reset(best_adj)
 
 

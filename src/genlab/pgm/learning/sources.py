@@ -33,6 +33,30 @@ def _merge_states(seen: Mapping[str, set[str]], name: str) -> tuple[str, ...]:
     return _sorted_names(list(seen[name]), name)
 
 
+def used_columns(variables: Sequence[str], scopes: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    """The columns some scope names, in the source's order: a pass encodes only those."""
+    named = {v for scope in scopes for v in scope}
+    return tuple(v for v in variables if v in named)
+
+
+class _OneShot:
+    """A one-shot iterator of chunks as a factory that may be called once: every copy of a
+    source made from it (`with_states`) shares the single pass."""
+
+    def __init__(self, chunks: Iterable[Any]) -> None:
+        self.chunks = chunks
+        self.used = False
+
+    def __call__(self) -> Iterable[Any]:
+        if self.used:
+            raise ModelError(
+                "the chunk iterator was already consumed: pass a list of chunks or a callable "
+                "returning a fresh iterator (e.g. lambda: iter_csv(path)) for several passes"
+            )
+        self.used = True
+        return self.chunks
+
+
 class ChunkedSource:
     """Rows arriving as DataFrame chunks, counted chunk by chunk (one pass per `count_many`).
 
@@ -48,10 +72,13 @@ class ChunkedSource:
         variables: Sequence[str] | None = None,
         weights: str | None = None,
     ) -> None:
-        self._factory = chunks if callable(chunks) else None
-        self._chunks = None if callable(chunks) else chunks
-        self._one_shot = self._chunks is not None and iter(self._chunks) is self._chunks
-        self._used = False
+        if callable(chunks):
+            self._factory: Callable[[], Iterable[Any]] = chunks
+        elif iter(chunks) is chunks:  # a one-shot iterator: copies share its single pass
+            self._factory = _OneShot(chunks)
+        else:
+            self._factory = lambda: chunks
+        self._one_shot = isinstance(self._factory, _OneShot)
         self.weights = weights
         fixed = {str(v): tuple(map(str, s)) for v, s in (states or {}).items()}
         if variables is not None:
@@ -66,16 +93,7 @@ class ChunkedSource:
         self.states: dict[str, tuple[str, ...]] = {v: fixed[v] for v in self.variables}
 
     def _iterate(self) -> Iterator[Any]:
-        if self._factory is not None:
-            yield from self._factory()
-            return
-        if self._one_shot and self._used:
-            raise ModelError(
-                "the chunk iterator was already consumed: pass a list of chunks or a callable "
-                "returning a fresh iterator (e.g. lambda: iter_csv(path)) for several passes"
-            )
-        self._used = True
-        yield from self._chunks  # type: ignore[misc]
+        yield from self._factory()
 
     def _scan_states(self, needed: Sequence[str] | None) -> dict[str, tuple[str, ...]]:
         """One pass collecting the states of every (or every `needed`) column."""
@@ -95,21 +113,21 @@ class ChunkedSource:
 
     def with_states(self, states: Mapping[str, Sequence[str]]) -> ChunkedSource:
         """The same chunks encoded over the given state lists (e.g. a model's)."""
-        source = self._factory if self._factory is not None else self._chunks
-        return ChunkedSource(source, states={**self.states, **states},  # type: ignore[arg-type]
+        return ChunkedSource(self._factory, states={**self.states, **states},
                              variables=self.variables, weights=self.weights)
 
     def count_many(self, scopes: Sequence[Sequence[str]]) -> list[np.ndarray]:
         """Counts of every scope over all chunks (one pass)."""
         totals: list[np.ndarray] | None = None
+        needed = used_columns(self.variables, scopes)
         for chunk in self._iterate():
-            part = encode_frame(chunk, self.states, self.variables, self.weights)
+            part = encode_frame(chunk, self.states, needed, self.weights)
             tables = count_many(part, scopes)
             totals = tables if totals is None else [a + b for a, b in zip(totals, tables,
                                                                           strict=True)]
         if totals is None:
-            return count_many(Dataset(self.variables, self.states,
-                                      np.zeros((0, len(self.variables)), np.int8)), scopes)
+            return count_many(Dataset(needed, {v: self.states[v] for v in needed},
+                                      np.zeros((0, len(needed)), np.int8)), scopes)
         return totals
 
     def __repr__(self) -> str:

@@ -43,12 +43,10 @@ def _worst(truth: BayesianNetwork, learned: BayesianNetwork) -> float:
 
 
 def _plot_em(ctx: TourContext, log_likelihoods: list[float], reference: float) -> None:
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: no global backend switch
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3))
+    fig = Figure(figsize=(5, 3))
+    ax = fig.add_subplot()
     ax.plot(range(len(log_likelihoods)), log_likelihoods, marker="o", label="EM")
     ax.axhline(reference, color="grey", linestyle="--", label="true network")
     ax.set_xlabel("iteration")
@@ -56,7 +54,6 @@ def _plot_em(ctx: TourContext, log_likelihoods: list[float], reference: float) -
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(ctx.output("em_log_likelihood.png"), dpi=120)
-    plt.close(fig)
 
 
 def tour_section(ctx: TourContext) -> str:
