@@ -186,3 +186,8 @@ def test_integer_like_state_names_sort_the_same_everywhere() -> None:
     memory = as_dataset(frame).states["a"]
     chunked = ChunkedSource([frame.iloc[:2], frame.iloc[2:]]).states["a"]
     assert memory == chunked == ("01", "1", "002", "2")
+
+
+def test_continuous_columns_are_refused_with_their_row() -> None:
+    with pytest.raises(ModelError, match=r"column 'a' holds the non-integer number 2\.5 at row 1"):
+        as_dataset({"a": [1.0, 2.5, 3.0]})

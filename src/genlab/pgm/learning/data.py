@@ -179,6 +179,15 @@ def column_states(values: Any, name: str) -> tuple[str, ...]:
     series = values if isinstance(values, pd.Series) else pd.Series(values)
     if isinstance(series.dtype, pd.CategoricalDtype):
         return tuple(_state_name(c) for c in series.cat.categories)
+    if pd.api.types.is_float_dtype(series.dtype):
+        fractional = series.notna() & (series % 1 != 0)
+        if fractional.any():
+            first = series.index[fractional.to_numpy()][0]
+            raise ModelError(
+                f"column {name!r} holds the non-integer number {float(series[first])!r} at "
+                f"{series.index.name or 'row'} {first}: genlab learns discrete networks, so "
+                "discretise continuous columns first (e.g. pandas.cut)"
+            )
     uniques = pd.unique(series.dropna())
     return _sorted_names(uniques, name)
 
