@@ -107,7 +107,7 @@ def test_discriminator_sees_only_augmented_images(tmp_path: Path) -> None:
     seen: list[torch.Tensor] = []
     parts.d.register_forward_pre_hook(lambda _m, args: seen.append(args[0].detach()))
     d_step(parts, batches, 0)
-    g_step(parts, 0)
+    g_step(parts, batches, 0)
     assert len(seen) == 3  # real and fake in the D step, fake in the G step
     for batch in seen:  # every image has its 8 x 8 square of exact zeros
         assert ((batch == 0).flatten(1).sum(dim=1) >= 64).all()

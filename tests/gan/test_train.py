@@ -63,10 +63,10 @@ def test_discriminator_steps_reduce_its_loss_on_a_fixed_batch(tmp_path: Path) ->
 
 
 def test_generator_step_freezes_d_and_k_d_steps_per_g_step(tmp_path: Path) -> None:
-    parts, _, _ = _parts(tmp_path)
+    parts, batches, _ = _parts(tmp_path)
     d_before = [p.detach().clone() for p in parts.d.parameters()]
     g_before = [p.detach().clone() for p in parts.g.parameters()]
-    g_step(parts, 0)
+    g_step(parts, batches, 0)
     assert all(torch.equal(a, b) for a, b in zip(d_before, parts.d.parameters(), strict=True))
     assert all(p.grad is None for p in parts.d.parameters())
     assert all(p.requires_grad for p in parts.d.parameters())  # unfrozen again

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from genlab._version import __version__
 from genlab.cli.gan import app as gan_app
+from genlab.cli.image import app as image_app
 from genlab.cli.pgm import app as pgm_app
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(pgm_app, name="pgm")
 app.add_typer(gan_app, name="gan")
+app.add_typer(image_app, name="image")
 
 
 def _print_version(value: bool) -> None:

@@ -26,7 +26,8 @@ __all__ = [
 # Fields that define the networks and the game; a resumed run must not change them.
 ARCH_KEYS = ("data", "model", "conditional", "z_dim", "z_std", "img_size", "img_channels",
              "width", "loss", "penalty", "optimizer", "d_steps", "batch_size", "ema", "ema_rampup",
-             "augment")
+             "augment", "task", "scale", "l1_weight", "adversarial", "depth",
+             "l1_warmup")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,13 @@ class TrainConfig:
 
     data: str = "mnist"
     out: str = "runs/gan"
+    # image-to-image (pix2pix): a task of genlab.gan.tasks.degrade; "" is a noise-to-image GAN
+    task: str = ""
+    scale: int = 4  # superres: the up-sampling factor
+    l1_weight: float = 100.0  # λ of G's λ·L1 term (pix2pix's 100)
+    adversarial: bool = True  # False: the L1-only regression ablation (no D)
+    l1_warmup: int = 0  # generator steps on λ·L1 alone before D plays (SRGAN's pre-trained G)
+    depth: int = 0  # U-Net halvings (0: 4 for crops above 32 px, else 3)
     model: str = "auto"
     conditional: bool = False
     loss: str = "nonsaturating"
@@ -103,6 +111,19 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        if self.task:
+            from genlab.gan.tasks.degrade import TASKS
+
+            if self.task not in TASKS:
+                raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+            if self.scale < 2:
+                raise ValueError(f"scale must be >= 2, got {self.scale}")
+            if self.l1_weight < 0:
+                raise ValueError(f"l1_weight must be >= 0, got {self.l1_weight}")
+            if self.l1_warmup < 0:
+                raise ValueError(f"l1_warmup must be >= 0 steps, got {self.l1_warmup}")
+            if not self.adversarial and self.l1_weight <= 0:
+                raise ValueError("the L1-only mode (adversarial=False) needs l1_weight > 0")
         if self.augment != "auto":
             parse_policy(self.augment)  # raises on an unknown name
 
@@ -125,7 +146,7 @@ class TrainConfig:
     def architecture(self, num_classes: int) -> Architecture:
         """The networks of a resolved config."""
         return Architecture(self.model, self.z_dim, self.img_size, self.img_channels,
-                            self.width, num_classes, self.z_std)
+                            self.width, num_classes, self.z_std, self.task, self.depth)
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -154,6 +175,8 @@ def _default_width(kind: dict[str, Any], data: GanData) -> int:
 
 def resolve_config(config: TrainConfig, data: GanData, device: torch.device) -> TrainConfig:
     """Fill every 'auto' field from the data and KIND_DEFAULTS; the result is what gets saved."""
+    if config.task:
+        return _resolve_paired(config, data, device)
     kind = {**KIND_DEFAULTS["points" if data.is_points else "images"],
             **DATA_DEFAULTS.get(config.data, {})}
     model = kind["model"] if config.model == "auto" else config.model
@@ -196,3 +219,35 @@ def resolve_config(config: TrainConfig, data: GanData, device: torch.device) -> 
         precision=precision,
         channels_last=bool(channels_last),
     )
+
+
+def _resolve_paired(config: TrainConfig, data: GanData, device: torch.device) -> TrainConfig:
+    """The 'auto' fields of an image-to-image run: a U-Net G and a PatchGAN D judging pairs."""
+    kind = KIND_DEFAULTS["paired"]
+    model = kind["model"] if config.model == "auto" else config.model
+    if model != "unet":
+        raise ValueError(f"image task {config.task!r} trains the unet model, not {model!r}")
+    if config.conditional:
+        raise ValueError("an image task is conditioned on its input image, not on class labels")
+    augment = kind["augment"] if config.augment == "auto" else config.augment
+    if parse_policy(augment):
+        raise ValueError("augment transforms D's input but not its condition image: an image "
+                         "task takes augment='none'")
+    size = int(data.x.shape[-1])
+    precision = config.precision
+    if precision == "auto":
+        precision = "bf16" if bf16_supported(device) else "fp32"
+    penalty = kind["penalty"] if config.penalty == "auto" else config.penalty
+    channels_last = True if config.channels_last is None else config.channels_last
+    return replace(
+        config, model=model, batch_size=config.batch_size or kind["batch_size"],
+        lr_g=config.lr_g or kind["lr_g"], lr_d=config.lr_d or kind["lr_d"],
+        betas=config.betas or kind["betas"], penalty=penalty,
+        penalty_weight=PENALTY_WEIGHT if config.penalty_weight is None else config.penalty_weight,
+        ema=kind["ema"] if config.ema is None else config.ema,
+        ema_rampup=kind["ema_rampup"] if config.ema_rampup is None else config.ema_rampup,
+        lr_decay=kind["lr_decay"] if config.lr_decay is None else config.lr_decay,
+        augment=augment, z_dim=0, width=config.width or kind["width"],
+        depth=config.depth or (4 if size > 32 else 3), img_size=size,
+        img_channels=int(data.x.shape[1]), precision=precision,
+        channels_last=bool(channels_last))

@@ -36,6 +36,7 @@ from genlab.gan.checkpoint import (
 from genlab.gan.config import ARCH_KEYS, TrainConfig, resolve_config, resolve_device
 from genlab.gan.data import GanData, load_dataset, mixture_modes
 from genlab.gan.distributed import Dist, setup_distributed
+from genlab.gan.game import NoiseGame, PairedGame
 from genlab.gan.losses import LOSSES, PENALTIES, GanLoss
 from genlab.gan.monitor import FailureWatch, MetricsLog, TrainingDiverged
 from genlab.gan.nets import build_pair
@@ -110,6 +111,8 @@ class Parts:
     dist: Dist = field(default_factory=Dist)
     # what D sees of real and fake images; the empty policy passes them through as they are
     augment: DiffAugment = field(default_factory=lambda: DiffAugment("none", torch.Generator()))
+    # what is played: noise to image (optionally class-conditional) or image to image
+    game: NoiseGame | PairedGame = field(default_factory=NoiseGame)
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         """bf16 autocast when the config asks for it, else nothing."""
@@ -154,19 +157,16 @@ def _finite(value: float, what: str, step: int, parts: Parts) -> float:
 
 def d_step(parts: Parts, batches: Batches, step: int) -> float:
     """One ascent step of D on log D(x) + log(1 − D(G(z))) (or the chosen loss) + penalty."""
-    real, real_labels = batches.next()
-    z, fake_labels = parts.fake_inputs()
-    with torch.no_grad(), parts.autocast():
-        fake = parts.g(z, fake_labels)
+    real, real_cond, fake, fake_cond = parts.game.d_batch(parts, batches)
     real, fake = parts.augment(real), parts.augment(fake)
     with parts.autocast():
-        real_logits = parts.d_train(real, real_labels)
-        fake_logits = parts.d_train(fake, fake_labels)
+        real_logits = parts.d_train(real, real_cond)
+        fake_logits = parts.d_train(fake, fake_cond)
     loss = parts.loss.d(real_logits.float(), fake_logits.float())
     config = parts.config
     if config.penalty != "none":
         def critic(x: torch.Tensor) -> torch.Tensor:
-            return parts.d_train(x, real_labels)
+            return parts.d_train(x, real_cond)
 
         weight = config.penalty_weight or 0.0
         loss = loss + weight * PENALTIES[config.penalty](critic, real, fake.float())
@@ -177,20 +177,32 @@ def d_step(parts: Parts, batches: Batches, step: int) -> float:
     return value
 
 
-def g_step(parts: Parts, step: int) -> float:
-    """One descent step of G on its loss of D(G(z)), with D's parameters frozen."""
-    z, fake_labels = parts.fake_inputs()
-    parts.d.requires_grad_(False)
-    try:
-        with parts.autocast():
-            logits = parts.d(parts.augment(parts.g_train(z, fake_labels)), fake_labels)
+def adversarial_now(parts: Parts, step: int) -> bool:
+    """Whether D plays at generator step `step`: always in a GAN; in an image task unless it
+    is the L1-only ablation or still in its L1 warm-up (SRGAN's pre-trained G)."""
+    return parts.game.adversarial and step >= parts.config.l1_warmup
+
+
+def g_step(parts: Parts, batches: Batches, step: int) -> float:
+    """One descent step of G on its loss of D(G(z)) (D's parameters frozen) plus the game's
+    extra terms; the L1-only ablation (and an L1 warm-up) of an image task has no D term."""
+    fake, cond, extra = parts.game.g_batch(parts, batches)
+    if adversarial_now(parts, step):
+        parts.d.requires_grad_(False)
+        try:
+            with parts.autocast():
+                logits = parts.d(parts.augment(fake), cond)
+        finally:
+            parts.d.requires_grad_(True)
         loss = parts.loss.g(logits.float())
-        value = _finite(loss.item(), "generator", step, parts)
-        parts.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        parts.opt_g.step()
-    finally:
-        parts.d.requires_grad_(True)
+        loss = loss if extra is None else loss + extra
+    else:
+        assert extra is not None
+        loss = extra
+    value = _finite(loss.item(), "generator", step, parts)
+    parts.opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    parts.opt_g.step()
     return value
 
 
@@ -288,9 +300,12 @@ def _fixed_inputs(config: TrainConfig, g: nn.Module, num_classes: int, n: int
 def snapshot(parts: Parts, run_dir: Path, step: int, data: GanData, watch: FailureWatch,
              log: MetricsLog) -> Path:
     """Samples of the (EMA) generator on the fixed noise batch -> samples/step-N.png; checks
-    their diversity against real data."""
+    their diversity against real data. An image task shows input / output / truth rows."""
     settle_ema(parts)
     generator = parts.ema if parts.ema is not None else parts.g
+    if isinstance(parts.game, PairedGame):
+        return _paired_snapshot(parts.game, generator, run_dir / "samples" / f"step-{step:08d}.png",
+                                data, parts.config.seed)
     points = data.is_points
     z, labels = _fixed_inputs(parts.config, generator, parts.num_classes, 2500 if points else 64)
     was_training = generator.training
@@ -313,6 +328,20 @@ def snapshot(parts: Parts, run_dir: Path, step: int, data: GanData, watch: Failu
         ratio, message = watch.diversity(step, fake[:64], real[:64])
     log.write({"step": step, "diversity": ratio, **({"warning": message} if message else {})})
     return path
+
+
+def _paired_snapshot(game: PairedGame, generator: nn.Module, path: Path, data: GanData,
+                     seed: int) -> Path:
+    """Rows: 8 fixed training crops degraded with a fixed seed, G's restorations, the truth."""
+    clean = data.x[torch.randperm(len(data.x), generator=torch.Generator().manual_seed(0))[:8]]
+    device = next(generator.parameters()).device
+    degraded = game.task.degrade(clean.to(device), torch.Generator().manual_seed(seed + 7919))
+    was_training = generator.training
+    generator.eval()
+    restored = game.restore(generator, degraded).cpu()
+    generator.train(was_training)
+    return save_grid(torch.cat([degraded.view.float().cpu().clamp(-1, 1), restored, clean]),
+                     path, nrow=8)
 
 
 def save(parts: Parts, state: LoopState, run_dir: Path, dist: Dist) -> Path | None:
@@ -400,8 +429,27 @@ def _build(config: TrainConfig, data: GanData, dist: Dist, device: torch.device)
         opt_d=_optimizer(config, d.parameters(), config.lr_d or 0.0),
         loss=LOSSES[config.loss],
         noise=noise, device=device, ema=ema, dist=dist,
-        augment=DiffAugment(config.augment, noise),
+        augment=DiffAugment(config.augment, noise), game=_game(config),
     )
+
+
+def _game(config: TrainConfig) -> NoiseGame | PairedGame:
+    """The game a config plays: an image task's pairs, else noise to image."""
+    if not config.task:
+        return NoiseGame()
+    from genlab.gan.tasks.degrade import get_task
+
+    return PairedGame(get_task(config.task, config.scale), config.l1_weight, config.adversarial)
+
+
+def _load_data(config: TrainConfig) -> GanData:
+    """The training set: an image task's clean crops, or a GAN data set."""
+    if not config.task:
+        return load_dataset(config.data, config.img_size or None, config.img_channels or 3)
+    from genlab.gan.tasks.photos import task_data
+
+    size = config.img_size or (32 if config.data in ("mnist", "digits") else 64)
+    return task_data(config.data, "train", size, config.img_channels or 3, seed=config.seed)
 
 
 def _prepare(config: TrainConfig, dist: Dist) -> tuple[TrainConfig, dict[str, Any] | None]:
@@ -471,7 +519,7 @@ def _run(config: TrainConfig, dist: Dist, device: torch.device) -> Path:
     """The body of train(): set up, loop over the named steps, checkpoint at the end."""
     run_dir = Path(config.out)
     config, resumed = _prepare(config, dist)
-    data = load_dataset(config.data, config.img_size or None, config.img_channels or 3)
+    data = _load_data(config)
     config = resolve_config(config, data, device)
     torch.set_num_threads(_threads(config, data.is_points))
     parts = _build(config, data, dist, device)
@@ -509,16 +557,17 @@ def _run(config: TrainConfig, dist: Dist, device: torch.device) -> Path:
                 snapshot(parts, run_dir, state.step, data, watch, log)
             t0 = time.perf_counter()
             set_learning_rates(parts, lr_factor(config, state.step, t0 - start))
-            d_loss = sum(d_step(parts, batches, state.step)
-                         for _ in range(config.d_steps)) / config.d_steps
-            g_loss = g_step(parts, state.step)
+            playing = adversarial_now(parts, state.step)
+            d_loss = sum(d_step(parts, batches, state.step) for _ in range(config.d_steps)
+                         ) / config.d_steps if playing else 0.0
+            g_loss = g_step(parts, batches, state.step)
             state.step += 1
             ema_step(parts, state.step)
             state.seconds += time.perf_counter() - t0
             window["d"] += d_loss
             window["g"] += g_loss
             window["n"] += 1
-            message = watch.losses(state.step, d_loss, g_loss)
+            message = watch.losses(state.step, d_loss, g_loss) if playing else None
             if message and dist.main:
                 log.write({"step": state.step, "warning": message})
             if state.step % config.log_every == 0 or state.step == total:

@@ -4,6 +4,7 @@ from genlab.gan.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from genlab.gan.nets.mlp import MLPDiscriminator, MLPGenerator
 from genlab.gan.nets.patchgan import PatchGANDiscriminator, receptive_field
 from genlab.gan.nets.registry import ARCHITECTURES, Architecture, build_pair
+from genlab.gan.nets.unet import UNetGenerator
 
 __all__ = [
     "ARCHITECTURES",
@@ -13,6 +14,7 @@ __all__ = [
     "MLPDiscriminator",
     "MLPGenerator",
     "PatchGANDiscriminator",
+    "UNetGenerator",
     "build_pair",
     "receptive_field",
 ]

@@ -35,7 +35,9 @@ class PatchGANDiscriminator(nn.Module):
     """(B, C, H, W) -> (B, 1, H', W') patch logits (real = 1, fake = 0).
 
     Conditional (`num_classes > 0`): the one-hot label is concatenated to the input as
-    `num_classes` constant channels (a concatenation discriminator).
+    `num_classes` constant channels (a concatenation discriminator). Paired (`cond_channels >
+    0`, pix2pix): the condition is an image of that many channels, concatenated to x, so D
+    judges (input, output) pairs.
     """
 
     def __init__(
@@ -44,11 +46,15 @@ class PatchGANDiscriminator(nn.Module):
         width: int = 64,
         n_layers: int = 3,
         num_classes: int = 0,
+        cond_channels: int = 0,
     ) -> None:
         super().__init__()
+        if num_classes and cond_channels:
+            raise ValueError("a PatchGAN is conditioned on labels or on an image, not both")
         self.img_channels, self.num_classes, self.n_layers = img_channels, num_classes, n_layers
+        self.cond_channels = cond_channels
         specs = patch_layers(n_layers)
-        in_ch = img_channels + num_classes
+        in_ch = img_channels + num_classes + cond_channels
         layers: list[nn.Module] = []
         mult = 1
         for i, (kernel, stride) in enumerate(specs[:-1]):
@@ -64,8 +70,16 @@ class PatchGANDiscriminator(nn.Module):
         dcgan_init(self)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, C, H, W) images [+ (B,) labels] -> (B, 1, H', W') logits, one per patch."""
+        """(B, C, H, W) images [+ (B,) labels, or the (B, cond_channels, H, W) condition image
+        when paired] -> (B, 1, H', W') logits, one per patch."""
         check_images(x, self.img_channels, None)
+        if self.cond_channels:
+            if labels is None or labels.shape != (x.shape[0], self.cond_channels, *x.shape[2:]):
+                got = None if labels is None else tuple(labels.shape)
+                raise ValueError(f"this PatchGAN judges pairs: pass the condition image of shape "
+                                 f"({x.shape[0]}, {self.cond_channels}, {x.shape[2]}, "
+                                 f"{x.shape[3]}), got {got}")
+            return self.net(torch.cat([x, labels.to(x.dtype)], dim=1))
         check_labels(labels, self.num_classes, x.shape[0])
         if labels is not None:
             onehot = nn.functional.one_hot(labels, self.num_classes).to(x.dtype)  # (B, K)

@@ -10,6 +10,7 @@ from torch import nn
 from genlab.gan.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from genlab.gan.nets.mlp import MLPDiscriminator, MLPGenerator
 from genlab.gan.nets.patchgan import PatchGANDiscriminator
+from genlab.gan.nets.unet import UNetGenerator
 
 __all__ = ["ARCHITECTURES", "Architecture", "build_pair"]
 
@@ -25,6 +26,8 @@ class Architecture:
     width: int = 64
     num_classes: int = 0
     z_std: float = 1.0
+    task: str = ""  # image-to-image task (unet): sets G's input / output channels
+    depth: int = 0  # U-Net halvings
 
 
 def _dcgan(a: Architecture) -> tuple[nn.Module, nn.Module]:
@@ -43,10 +46,24 @@ def _mlp(a: Architecture) -> tuple[nn.Module, nn.Module]:
     return g, MLPDiscriminator(a.width, num_classes=a.num_classes)
 
 
+def _unet(a: Architecture) -> tuple[nn.Module, nn.Module]:
+    """pix2pix: a U-Net G for the task's channels and a PatchGAN judging (output, input)."""
+    from genlab.gan.tasks.degrade import get_task
+
+    if not a.task:
+        raise ValueError("the unet model is for image tasks: give a task")
+    task = get_task(a.task)
+    g_in = task.g_in_channels(a.img_channels)
+    g = UNetGenerator(g_in, task.g_out_channels(a.img_channels), a.width, a.depth or 4)
+    n_layers = 3 if a.img_size >= 64 else 2
+    return g, PatchGANDiscriminator(a.img_channels, a.width, n_layers, cond_channels=g_in)
+
+
 ARCHITECTURES: dict[str, Callable[[Architecture], tuple[nn.Module, nn.Module]]] = {
     "dcgan": _dcgan,
     "dcgan-patch": _dcgan_patch,
     "mlp": _mlp,
+    "unet": _unet,
 }
 
 
