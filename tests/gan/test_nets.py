@@ -96,8 +96,20 @@ def test_mlp_pair_shapes(num_classes: int) -> None:
     assert d(points, labels).shape == (3,)
 
 
-@pytest.mark.parametrize("model", sorted(ARCHITECTURES))
-def test_registry_builds_every_architecture(model: str) -> None:
+def test_registry_builds_the_image_task_pair() -> None:
+    """unet: G maps the task's input channels to its output; D judges (image, input) pairs."""
+    g, d = build_pair(Architecture(model="unet", img_size=32, img_channels=3, width=4,
+                                   task="inpaint", depth=2))
+    x = torch.randn(2, 4, 32, 32)  # RGB with holes + the mask channel
+    out = g(x)
+    assert out.shape == (2, 3, 32, 32)
+    assert torch.isfinite(d(out, x)).all()
+    with pytest.raises(ValueError, match="give a task"):
+        build_pair(Architecture(model="unet"))
+
+
+@pytest.mark.parametrize("model", sorted(set(ARCHITECTURES) - {"unet"}))
+def test_registry_builds_every_noise_architecture(model: str) -> None:
     arch = Architecture(model=model, z_dim=8, img_size=32, img_channels=1, width=8, num_classes=3)
     g, d = build_pair(arch)
     labels = torch.tensor([0, 2])
