@@ -59,6 +59,19 @@ def test_meek_rules_two_and_three() -> None:
     assert frozenset(("a", "c")) in r3.undirected
 
 
+def test_meek_rules_never_close_a_cycle_on_inconsistent_input() -> None:
+    """PC under sampling error can hand Meek colliders no DAG has. Here R1 (p → a — b, p and b
+    not adjacent) would orient a → b although b → q → a: that would close a cycle, so the
+    edge is left to R2, which orients b → a. (Found on alarm, 10⁴ rows: PC's result could not
+    be turned into a DAG.)"""
+    got = meek_rules("abpq", [("p", "a"), ("b", "q"), ("q", "a")], [("a", "b")])
+    assert ("b", "a") in got.directed and ("a", "b") not in got.directed
+    DAG("abpq", got.directed)  # acyclic
+    # when no rule may orient it, the edge stays undirected
+    alone = meek_rules("abpq", [("p", "a"), ("b", "q"), ("q", "a")], [])
+    assert alone.undirected == frozenset()
+
+
 def test_cpdag_extension_is_in_the_class() -> None:
     rng = np.random.default_rng(0)
     names = [f"v{i}" for i in range(7)]

@@ -227,6 +227,19 @@ class PDAG:
                                                                self.nodes.index(e[0]))))
 
 
+def reaches(children: Mapping[str, set[str]], start: str, targets: set[str]) -> bool:
+    """Whether a directed path leads from `start` to any of `targets`."""
+    seen, stack = {start}, [start]
+    while stack:
+        for c in children[stack.pop()]:
+            if c in targets:
+                return True
+            if c not in seen:
+                seen.add(c)
+                stack.append(c)
+    return False
+
+
 def meek_rules(
     nodes: Sequence[str], directed: Iterable[Edge], undirected: Iterable[Iterable[str]]
 ) -> PDAG:
@@ -234,6 +247,9 @@ def meek_rules(
 
     R1: a → b — c, a and c not adjacent ⇒ b → c. R2: a → b → c and a — c ⇒ a → c.
     R3: a — b, a — c → b, a — d → b, c and d not adjacent ⇒ a → b.
+    An orientation that would close a directed cycle is not made (the edge stays undirected):
+    on a consistent pattern that never happens, but PC's output under sampling error can
+    have colliders no DAG has, and R1 would then chain them into a cycle.
     """
     arcs = set(directed)
     und = {frozenset(e) for e in undirected}
@@ -251,13 +267,16 @@ def meek_rules(
     def adjacent(a: str, b: str) -> bool:
         return b in nbr[a] or b in into[a] or b in out[a]
 
-    def orient(a: str, b: str) -> None:
+    def orient(a: str, b: str) -> bool:
+        if reaches(out, b, {a}):  # b ⇝ a already: a → b would close a cycle
+            return False
         und.discard(frozenset((a, b)))
         nbr[a].discard(b)
         nbr[b].discard(a)
         arcs.add((a, b))
         into[b].add(a)
         out[a].add(b)
+        return True
 
     changed = True
     while changed:
@@ -269,20 +288,16 @@ def meek_rules(
             for b, c in ((x, y), (y, x)):
                 if frozenset((b, c)) not in und:
                     break
-                # R1: some a → b with a, c not adjacent
-                if any(a != c and not adjacent(a, c) for a in into[b]):
-                    orient(b, c)
-                    changed = True
-                    break
-                # R2: b → m → c for some m
-                if out[b] & into[c]:
-                    orient(b, c)
-                    changed = True
-                    break
-                # R3: b — m1 → c, b — m2 → c, m1 and m2 not adjacent
                 mids = [m for m in nbr[b] if m in into[c]]
-                if any(not adjacent(m1, m2) for i, m1 in enumerate(mids) for m2 in mids[i + 1:]):
-                    orient(b, c)
+                rule = (
+                    # R1: some a → b with a, c not adjacent
+                    any(a != c and not adjacent(a, c) for a in into[b])
+                    # R2: b → m → c for some m
+                    or bool(out[b] & into[c])
+                    # R3: b — m1 → c, b — m2 → c, m1 and m2 not adjacent
+                    or any(not adjacent(m1, m2) for i, m1 in enumerate(mids)
+                           for m2 in mids[i + 1:]))
+                if rule and orient(b, c):
                     changed = True
                     break
     return PDAG(tuple(nodes), frozenset(arcs), frozenset(und))

@@ -29,7 +29,7 @@ import numpy as np
 from genlab.pgm.errors import ModelError
 from genlab.pgm.learning.counts import count_many
 from genlab.pgm.learning.data import Dataset
-from genlab.pgm.learning.graph import DAG, PDAG, meek_rules
+from genlab.pgm.learning.graph import DAG, PDAG, meek_rules, reaches
 from genlab.pgm.learning.independence import check_test, ci_test, full_dof
 from genlab.pgm.learning.sources import as_source
 
@@ -200,19 +200,6 @@ def _unshielded_colliders(skel: _Skeleton, names: list[str]) -> list[tuple[str, 
     return out
 
 
-def _reaches(children: Mapping[str, set[str]], start: str, targets: set[str]) -> bool:
-    """Whether a directed path leads from `start` to any of `targets`."""
-    seen, stack = {start}, [start]
-    while stack:
-        for c in children[stack.pop()]:
-            if c in targets:
-                return True
-            if c not in seen:
-                seen.add(c)
-                stack.append(c)
-    return False
-
-
 def _collider_p_values(
     triples: list[tuple[str, str, str]], skel: _Skeleton, tester: _Tester
 ) -> np.ndarray:
@@ -233,7 +220,7 @@ def _priority_arcs(
     children: dict[str, set[str]] = {v: set() for v in names}
     for i in order:
         x, z, y = triples[i]
-        if (z, x) in arcs or (z, y) in arcs or _reaches(children, z, {x, y}):
+        if (z, x) in arcs or (z, y) in arcs or reaches(children, z, {x, y}):
             continue
         arcs.update({(x, z), (y, z)})
         children[x].add(z)
