@@ -46,10 +46,16 @@ class NoiseGame:
 
 class PairedGame:
     """Image to image (pix2pix): clean batches degraded on the fly with the run's noise RNG
-    (so a resumed run draws the same masks), G's output assembled into the restored image."""
+    (so a resumed run draws the same masks), G's output assembled into the restored image.
+
+    As in pix2pix, the G step reuses the batch and the forward pass of the D step before it
+    (one G forward per step instead of two); without a D step (L1-only, warm-up) G draws its
+    own batch.
+    """
 
     def __init__(self, task: ImageTask, l1_weight: float, adversarial: bool) -> None:
         self.task, self.l1_weight, self.adversarial = task, l1_weight, adversarial
+        self._pending: tuple[torch.Tensor, Degraded, torch.Tensor] | None = None
 
     def degraded(self, parts: Parts, batches: Batches) -> tuple[torch.Tensor, Degraded]:
         clean, _ = batches.next()
@@ -58,15 +64,19 @@ class PairedGame:
     def d_batch(self, parts: Parts, batches: Batches
                 ) -> tuple[torch.Tensor, Condition, torch.Tensor, Condition]:
         clean, degraded = self.degraded(parts, batches)
-        with torch.no_grad(), parts.autocast():
-            fake = self.task.assemble(degraded, parts.g(degraded.g_input))
-        return clean, degraded.cond, fake, degraded.cond
+        with parts.autocast():
+            fake = self.task.assemble(degraded, parts.g_train(degraded.g_input))
+        self._pending = (clean, degraded, fake)  # the next G step's batch and forward pass
+        return clean, degraded.cond, fake.detach(), degraded.cond
 
     def g_batch(self, parts: Parts, batches: Batches
                 ) -> tuple[torch.Tensor, Condition, torch.Tensor | None]:
-        clean, degraded = self.degraded(parts, batches)
-        with parts.autocast():
-            fake = self.task.assemble(degraded, parts.g_train(degraded.g_input))
+        if self._pending is not None:
+            (clean, degraded, fake), self._pending = self._pending, None
+        else:
+            clean, degraded = self.degraded(parts, batches)
+            with parts.autocast():
+                fake = self.task.assemble(degraded, parts.g_train(degraded.g_input))
         l1 = (fake.float() - clean.float()).abs().mean()
         return fake, degraded.cond, self.l1_weight * l1
 

@@ -33,6 +33,7 @@ def test_paired_training_resumes_bit_identically(tmp_path: Path, task: str) -> N
     assert ma["step"] == mb["step"] == 6
     assert [k for k in ta if not torch.equal(ta[k], tb[k])] == []
     assert ta["opt_d.0.step"].item() == 4.0  # D plays from step 2 on (the L1 warm-up)
+    assert ma["state"]["cursor"] == 6 * 8  # one batch per step: G reuses the D step's batch
     assert (tmp_path / "a" / "samples" / "step-00000003.png").exists()
 
 
