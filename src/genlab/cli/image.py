@@ -50,8 +50,11 @@ def train(
     lr: float | None = typer.Option(None, help="Learning rate of G and D (default 2e-4)."),
     width: int = typer.Option(0, help="U-Net / PatchGAN width (default 16)."),
     depth: int = typer.Option(0, help="U-Net halvings (default 4 above 32 px, else 3)."),
-    loss: str = typer.Option("nonsaturating", help="Adversarial loss: minimax, nonsaturating, "
-                                                   "hinge or lsgan."),
+    loss: str = typer.Option("auto", help="Adversarial loss: auto (lsgan), minimax, "
+                                          "nonsaturating, hinge or lsgan."),
+    l1_warmup: int | None = typer.Option(
+        None, help="Generator steps on λ·L1 alone before the discriminator plays (default: "
+                   "500 for superres, else 0)."),
     ema: float | None = typer.Option(None, help="Keep an EMA of G with this decay (0 = off)."),
     precision: str = typer.Option("auto", help="auto, bf16 or fp32."),
     seed: int = typer.Option(0, help="Seed of initialisation, crops, masks and data order."),
@@ -74,7 +77,7 @@ def train(
     try:
         config = TrainConfig(
             data=data, out=str(out), task=task, scale=scale, l1_weight=l1_weight,
-            adversarial=not l1_only, loss=loss, steps=steps, minutes=minutes,
+            adversarial=not l1_only, loss=loss, l1_warmup=l1_warmup, steps=steps, minutes=minutes,
             batch_size=batch_size, lr_g=lr, lr_d=lr, width=width, depth=depth, img_size=crop,
             ema=ema, precision=precision, seed=seed, threads=threads, resume=resume,
             sample_every=sample_every, progress=progress)

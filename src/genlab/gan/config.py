@@ -9,7 +9,7 @@ import torch
 
 from genlab.gan.augment import parse_policy
 from genlab.gan.data import GanData
-from genlab.gan.defaults import DATA_DEFAULTS, KIND_DEFAULTS, PENALTY_WEIGHT
+from genlab.gan.defaults import DATA_DEFAULTS, KIND_DEFAULTS, PENALTY_WEIGHT, TASK_DEFAULTS
 from genlab.gan.losses import LOSSES, PENALTIES
 from genlab.gan.nets import ARCHITECTURES, Architecture
 
@@ -47,11 +47,12 @@ class TrainConfig:
     scale: int = 4  # superres: the up-sampling factor
     l1_weight: float = 100.0  # λ of G's λ·L1 term (pix2pix's 100)
     adversarial: bool = True  # False: the L1-only regression ablation (no D)
-    l1_warmup: int = 0  # generator steps on λ·L1 alone before D plays (SRGAN's pre-trained G)
+    # generator steps on λ·L1 alone before D plays (SRGAN's pre-trained G); None: the task's
+    l1_warmup: int | None = None
     depth: int = 0  # U-Net halvings (0: 4 for crops above 32 px, else 3)
     model: str = "auto"
     conditional: bool = False
-    loss: str = "nonsaturating"
+    loss: str = "auto"  # nonsaturating for noise GANs, lsgan for image tasks
     penalty: str = "auto"
     penalty_weight: float | None = None
     d_steps: int = 1
@@ -87,7 +88,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         checks = [
-            (self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}"),
+            (self.loss == "auto" or self.loss in LOSSES,
+             f"loss must be auto or one of {', '.join(LOSSES)}, got {self.loss!r}"),
             (self.penalty in ("auto", "none", *PENALTIES),
              f"penalty must be auto, none, {', '.join(PENALTIES)}; got {self.penalty!r}"),
             (self.model == "auto" or self.model in ARCHITECTURES,
@@ -120,7 +122,7 @@ class TrainConfig:
                 raise ValueError(f"scale must be >= 2, got {self.scale}")
             if self.l1_weight < 0:
                 raise ValueError(f"l1_weight must be >= 0, got {self.l1_weight}")
-            if self.l1_warmup < 0:
+            if self.l1_warmup is not None and self.l1_warmup < 0:
                 raise ValueError(f"l1_warmup must be >= 0 steps, got {self.l1_warmup}")
             if not self.adversarial and self.l1_weight <= 0:
                 raise ValueError("the L1-only mode (adversarial=False) needs l1_weight > 0")
@@ -202,6 +204,7 @@ def resolve_config(config: TrainConfig, data: GanData, device: torch.device) -> 
     return replace(
         config,
         model=model,
+        loss=kind["loss"] if config.loss == "auto" else config.loss,
         batch_size=config.batch_size or kind["batch_size"],
         lr_g=config.lr_g or kind["lr_g"],
         lr_d=config.lr_d or kind["lr_d"],
@@ -241,6 +244,9 @@ def _resolve_paired(config: TrainConfig, data: GanData, device: torch.device) ->
     channels_last = True if config.channels_last is None else config.channels_last
     return replace(
         config, model=model, batch_size=config.batch_size or kind["batch_size"],
+        loss=kind["loss"] if config.loss == "auto" else config.loss,
+        l1_warmup=TASK_DEFAULTS.get(config.task, {}).get("l1_warmup", 0)
+        if config.l1_warmup is None else config.l1_warmup,
         lr_g=config.lr_g or kind["lr_g"], lr_d=config.lr_d or kind["lr_d"],
         betas=config.betas or kind["betas"], penalty=penalty,
         penalty_weight=PENALTY_WEIGHT if config.penalty_weight is None else config.penalty_weight,

@@ -180,7 +180,7 @@ def d_step(parts: Parts, batches: Batches, step: int) -> float:
 def adversarial_now(parts: Parts, step: int) -> bool:
     """Whether D plays at generator step `step`: always in a GAN; in an image task unless it
     is the L1-only ablation or still in its L1 warm-up (SRGAN's pre-trained G)."""
-    return parts.game.adversarial and step >= parts.config.l1_warmup
+    return parts.game.adversarial and step >= (parts.config.l1_warmup or 0)
 
 
 def g_step(parts: Parts, batches: Batches, step: int) -> float:
