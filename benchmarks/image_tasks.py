@@ -134,10 +134,10 @@ def main() -> None:
     args = parser.parse_args()
     from genlab.gan.tasks.restore import evaluate
 
-    jobs = [("photos", t, l1, args.minutes, args.out / f"photos-{t}-{'l1' if l1 else 'gan'}")
-            for t in args.tasks for l1 in (False, True)]
-    jobs += [("mnist", t, l1, args.mnist_minutes, args.out / f"mnist-{t}-{'l1' if l1 else 'gan'}")
-             for t in args.mnist_tasks for l1 in (False, True)]
+    jobs = [("mnist", t, l1, args.mnist_minutes, args.out / f"mnist-{t}-{'l1' if l1 else 'gan'}")
+            for t in args.mnist_tasks for l1 in (False, True)]
+    jobs += [("photos", t, l1, args.minutes, args.out / f"photos-{t}-{'l1' if l1 else 'gan'}")
+             for t in args.tasks for l1 in (False, True)]
     print(f"## training {len(jobs)} runs, {args.parallel} at a time\n", flush=True)
     train_all(jobs, args.parallel, ["--scale", "4"])
     verdicts = []
