@@ -174,7 +174,8 @@ def evaluate(
                                                    "table (e.g. the --l1-only ablation)."),
     images: int = typer.Option(0, help="Held-out images (default 24 photo crops; every "
                                        "held-out digit)."),
-    size: int = typer.Option(0, help="Held-out crop side (default 128; digits 32)."),
+    size: int = typer.Option(0, help="Held-out crop side (default 128, less when a held-out "
+                                     "image is smaller; digits 32)."),
     amount: float = typer.Option(0.25, help="uncrop: the missing fraction of each side."),
     seed: int = typer.Option(0, help="Seed of the held-out crops and holes."),
     picture: Path | None = typer.Option(

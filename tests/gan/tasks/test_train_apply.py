@@ -133,6 +133,9 @@ def test_cli_degrade_apply_eval_round_trip(tmp_path: Path) -> None:
     assert [r["method"] for r in report["rows"]] == ["biharmonic", "mean fill",
                                                      "genlab GAN + L1"]
     assert (runs["inpaint"] / "eval.png").exists()
+    result = runner.invoke(app, ["image", "eval", str(runs["superres"]), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["size"] == 48  # the held-out 48-px image, not 128
     bad = runner.invoke(app, ["image", "apply", str(runs["inpaint"]), str(holed), "--out",
                               str(filled)])
     assert bad.exit_code == 2 and "mask" in bad.output

@@ -125,7 +125,8 @@ def task_data(name: str, split: str, size: int, channels: int = 3, count: int = 
               seed: int = 0) -> GanData:
     """Clean images for an image task: `split` "train" (a pool of `count` random crops, default
     3,072) or "test" (`count` crops of the held-out images, default 24); MNIST gives its
-    digits (test: the LeNet judge's held-out digits, with labels)."""
+    digits (test: the LeNet judge's held-out digits, with labels). `size` 0: 128 px, or the
+    largest multiple of 16 that every image holds when one is smaller."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be train or test, got {split!r}")
     if name in ("mnist", "digits"):
@@ -142,6 +143,8 @@ def task_data(name: str, split: str, size: int, channels: int = 3, count: int = 
         raise ValueError(f"unknown data {name!r} for an image task: use photos, mnist or a "
                          "folder of images")
     count = count or (3072 if split == "train" else 24)
+    if size <= 0:
+        size = max(16, min(128, *(min(im.shape[-2:]) for im in images)) // 16 * 16)
     crops = random_crops(images, count, size, seed + (0 if split == "train" else 7919))
     return GanData(crops.contiguous(), None, 0, name)
 

@@ -200,9 +200,10 @@ def evaluate(run: Path, others: list[Path] | None = None, images: int = 0, size:
                              f"{model.config['task']}")
     config, task = model.config, model.task
     digits = config["data"] in ("mnist", "digits")
-    size = size or (int(config["img_size"]) if digits else 128)
-    test = task_data(config["data"], "test", size, int(config["img_channels"]),
-                     count=images or (0 if digits else 24), seed=seed)
+    test = task_data(config["data"], "test", size or (int(config["img_size"]) if digits else 0),
+                     int(config["img_channels"]), count=images or (0 if digits else 24),
+                     seed=seed)
+    size = int(test.x.shape[-1])
     clean = test.x if not images or not digits else test.x[:images]
     degraded = eval_degraded(task, clean, seed + 1, amount)
     outputs: dict[str, torch.Tensor] = {
