@@ -85,3 +85,19 @@ def test_penalties_train_in_sync_under_ddp(tmp_path: Path, penalty: str) -> None
     _torchrun(tmp_path, 3, "--penalty", penalty)  # double backward through the DDP wrapper
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["steps"] == 3 and summary["replicas_in_sync"] is True
+
+
+@pytest.mark.slow
+def test_image_task_under_ddp_keeps_replicas_in_sync(tmp_path: Path) -> None:
+    """The paired game (G's D-step forward reused by the G step) all-reduces G and D."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "genlab.cli.main", "image", "train", "inpaint", "--data", "digits", "--crop",
+           "16", "--width", "4", "--depth", "2", "--batch-size", "8", "--steps", "4",
+           "--l1-warmup", "1", "--no-progress", "--threads", "1", "--precision", "fp32",
+           "--out", str(tmp_path / "run")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["world"] == 2 and summary["replicas_in_sync"] is True
+    tensors, meta = read_checkpoint(tmp_path / "run")
+    assert meta["step"] == 4 and tensors["opt_d.0.step"].item() == 3.0
