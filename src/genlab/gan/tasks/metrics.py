@@ -10,8 +10,9 @@ import torch
 
 from genlab.gan.tasks.color import luma, rgb_to_lab
 
-__all__ = ["chroma", "chroma_ratio", "colour_error", "colourfulness", "hole_psnr", "hole_ssim",
-           "psnr", "psnr_y", "seam_psnr", "ssim", "ssim_y", "to_unit"]
+__all__ = ["chroma", "chroma_ratio", "colour_error", "colourfulness", "decibels", "hole_mse",
+           "hole_psnr", "hole_ssim", "mse", "psnr", "psnr_y", "seam_mse", "seam_psnr", "ssim",
+           "ssim_y", "to_unit"]
 
 Array = np.ndarray
 
@@ -25,12 +26,22 @@ def _mse_db(mse: float, peak: float) -> float:
     return float("inf") if mse == 0 else float(10 * np.log10(peak ** 2 / mse))
 
 
-def psnr(out: Array, truth: Array, mask: Array | None = None) -> float:
-    """PSNR in dB (peak 1) over all pixels, or over the pixels where `mask` is True."""
+def decibels(mse: float) -> float:
+    """PSNR (peak 1) of a mean squared error: +inf for 0."""
+    return _mse_db(mse, 1.0)
+
+
+def mse(out: Array, truth: Array, mask: Array | None = None) -> float:
+    """Mean squared error over all pixels, or over the pixels where `mask` is True."""
     diff = (np.asarray(out, np.float64) - np.asarray(truth, np.float64)) ** 2
     if mask is not None:
         diff = diff[np.asarray(mask, bool)]
-    return _mse_db(float(diff.mean()), 1.0)
+    return float(diff.mean())
+
+
+def psnr(out: Array, truth: Array, mask: Array | None = None) -> float:
+    """PSNR in dB (peak 1) over all pixels, or over the pixels where `mask` is True."""
+    return decibels(mse(out, truth, mask))
 
 
 def _y(image: Array) -> Array:
@@ -72,6 +83,11 @@ def ssim_y(out: Array, truth: Array, shave: int = 0) -> float:
     return float(_ssim(_shave(_y(out), shave), _shave(_y(truth), shave), 255.0))  # type: ignore
 
 
+def hole_mse(out: Array, truth: Array, mask: Array) -> float:
+    """Mean squared error over the filled pixels only."""
+    return mse(out, truth, mask)
+
+
 def hole_psnr(out: Array, truth: Array, mask: Array) -> float:
     """PSNR over the filled pixels only."""
     return psnr(out, truth, mask)
@@ -87,6 +103,11 @@ def seam_psnr(out: Array, truth: Array, mask: Array) -> float:
     """How well the fill continues the image across the hole's border: PSNR (peak 1) of the
     jumps between every hole pixel and its known 4-neighbour, against the true image's jumps.
     A visible seam is a jump the truth does not have; higher is better."""
+    return decibels(seam_mse(out, truth, mask))
+
+
+def seam_mse(out: Array, truth: Array, mask: Array) -> float:
+    """The mean squared error behind `seam_psnr`."""
     mask = np.asarray(mask, bool)
     errors = []
     for axis in (0, 1):
@@ -99,7 +120,7 @@ def seam_psnr(out: Array, truth: Array, mask: Array) -> float:
     diff = np.concatenate([e.ravel() for e in errors])
     if diff.size == 0:
         raise ValueError("seam_psnr: the mask has no border inside the image")
-    return _mse_db(float(diff.mean()), 1.0)
+    return float(diff.mean())
 
 
 def _lab(image: Array) -> Array:

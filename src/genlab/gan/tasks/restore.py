@@ -161,9 +161,12 @@ def _scores(task: ImageTask, out: np.ndarray, truth: np.ndarray, mask: np.ndarra
         return {"chroma ratio": M.chroma_ratio(out, truth), "ΔE": M.colour_error(out, truth),
                 "colourfulness": M.colourfulness(out), "PSNR": M.psnr(out, truth),
                 "SSIM": M.ssim(out, truth)}
-    assert mask is not None
-    return {"hole PSNR": M.hole_psnr(out, truth, mask), "hole SSIM": M.hole_ssim(out, truth, mask),
-            "seam PSNR": M.seam_psnr(out, truth, mask), "PSNR": M.psnr(out, truth)}
+    assert mask is not None  # squared errors: pooled over the test set, then in dB (below)
+    return {"hole PSNR": M.hole_mse(out, truth, mask), "hole SSIM": M.hole_ssim(out, truth, mask),
+            "seam PSNR": M.seam_mse(out, truth, mask), "PSNR": M.mse(out, truth)}
+
+
+POOLED = ("hole PSNR", "seam PSNR", "PSNR")  # of masked tasks: dB of the mean squared error
 
 
 @dataclass
@@ -221,8 +224,10 @@ def evaluate(run: Path, others: list[Path] | None = None, images: int = 0, size:
         per_image = [_scores(task, unit[i], truth[i], None if masks is None else masks[i], shave)
                      for i in range(len(unit))]
         row: dict[str, Any] = {"method": name}
+        pooled = isinstance(task, MaskedTask)  # a hole on blank background can be exact
         for key in per_image[0]:
-            row[key] = float(np.mean([s[key] for s in per_image]))
+            value = float(np.mean([s[key] for s in per_image]))
+            row[key] = M.decibels(value) if pooled and key in POOLED else value
         if judge is not None:
             assert test.labels is not None
             predicted = judge(out).argmax(1)
