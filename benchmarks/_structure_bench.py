@@ -129,7 +129,7 @@ def bench_structure(args: argparse.Namespace, timed: Callable) -> list[dict]:
                 for method in METHODS:
                     record: dict[str, Any] = {"net": net, "n": n, "seed": seed, "method": method}
                     runs.append(record)
-                    if method in skip:
+                    if method in skip or method not in args.structure_methods:
                         record["status"] = "skipped"
                         continue
                     try:
@@ -146,6 +146,21 @@ def bench_structure(args: argparse.Namespace, timed: Callable) -> list[dict]:
                     print(f"  {net} n={n} seed={seed} {method}: SHD {record['shd']}, "
                           f"{seconds:.2f} s", flush=True)
             print(flush=True)
+    return runs
+
+
+def parse_progress(lines: list[str]) -> list[dict]:
+    """The records of a run from its progress lines ("  net n=N seed=S method: SHD x, t s"),
+    so interrupted runs can be merged and reported."""
+    import re
+
+    pattern = re.compile(r"^\s+(\S+) n=(\d+) seed=(\d+) (.+?): SHD (\d+), ([\d.]+) s$")
+    runs = []
+    for line in lines:
+        m = pattern.match(line)
+        if m:
+            runs.append({"net": m[1], "n": int(m[2]), "seed": int(m[3]), "method": m[4],
+                         "status": "ok", "shd": int(m[5]), "seconds": float(m[6])})
     return runs
 
 

@@ -256,6 +256,10 @@ def main() -> None:
                         default=["asia", "child", "insurance", "alarm"])
     parser.add_argument("--structure-rows", nargs="*", type=int, default=[1000, 10_000, 100_000])
     parser.add_argument("--structure-seeds", nargs="*", type=int, default=[0, 1, 2])
+    parser.add_argument("--structure-methods", nargs="*",
+                        default=["genlab hc", "genlab tabu", "genlab pc", "pgmpy hc", "pgmpy pc",
+                                 "pyAgrum ghc", "pyAgrum miic"],
+                        help="methods to run (the others are reported as skipped)")
     parser.add_argument("--pgmpy-timeout", type=float, default=300.0,
                         help="skip pgmpy's larger n for a network once one run took this long")
     parser.add_argument("--tmp", default="/tmp")

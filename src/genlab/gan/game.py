@@ -49,8 +49,8 @@ class PairedGame:
     (so a resumed run draws the same masks), G's output assembled into the restored image.
 
     As in pix2pix, the G step reuses the batch and the forward pass of the D step before it
-    (one G forward per step instead of two); without a D step (L1-only, warm-up) G draws its
-    own batch.
+    (one G forward per step instead of two); without a D step (L1-only, warm-up) or with
+    k > 1 D steps, G draws its own batch.
     """
 
     def __init__(self, task: ImageTask, l1_weight: float, adversarial: bool) -> None:
@@ -64,6 +64,10 @@ class PairedGame:
     def d_batch(self, parts: Parts, batches: Batches
                 ) -> tuple[torch.Tensor, Condition, torch.Tensor, Condition]:
         clean, degraded = self.degraded(parts, batches)
+        if parts.config.d_steps > 1:  # k > 1 D steps: G draws its own batch, as in Algorithm 1
+            with torch.no_grad(), parts.autocast():
+                fake = self.task.assemble(degraded, parts.g(degraded.g_input))
+            return clean, degraded.cond, fake, degraded.cond
         with parts.autocast():
             fake = self.task.assemble(degraded, parts.g_train(degraded.g_input))
         self._pending = (clean, degraded, fake)  # the next G step's batch and forward pass

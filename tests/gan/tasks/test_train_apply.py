@@ -37,6 +37,14 @@ def test_paired_training_resumes_bit_identically(tmp_path: Path, task: str) -> N
     assert (tmp_path / "a" / "samples" / "step-00000003.png").exists()
 
 
+def test_k_discriminator_steps_per_generator_step(tmp_path: Path) -> None:
+    run = train(TrainConfig(out=str(tmp_path / "k2"), steps=3, task="inpaint", d_steps=2,
+                            l1_warmup=0, **TINY))
+    tensors, meta = read_checkpoint(run)
+    assert tensors["opt_d.0.step"].item() == 6.0 and tensors["opt_g.0.step"].item() == 3.0
+    assert meta["state"]["cursor"] == 3 * 3 * 8  # two D batches and a fresh G batch per step
+
+
 def test_l1_only_ablation_never_updates_d(tmp_path: Path) -> None:
     kw = {**TINY, "data": str(_folder(tmp_path / "photos"))}
     run = train(TrainConfig(out=str(tmp_path / "run"), steps=3, task="colorize",
