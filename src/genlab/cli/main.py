@@ -14,7 +14,7 @@ from genlab.cli.pgm import app as pgm_app
 
 app = typer.Typer(
     name="genlab",
-    help="Generative models: graphical models with exact inference, and GANs.",
+    help="Generative models: graphical models with exact inference, GANs and image tasks.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
