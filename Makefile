@@ -37,6 +37,7 @@ bench: setup
 	$(BIN)/python benchmarks/pgm_vs_peers.py
 	$(BIN)/python benchmarks/uai2014.py --task PR
 	$(BIN)/python benchmarks/pgm_learning_vs_peers.py
+	$(BIN)/python benchmarks/image_tasks.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
