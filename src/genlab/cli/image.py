@@ -12,6 +12,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from genlab.cli.gan import _fail  # one error printer for the torch command groups
+
 app = typer.Typer(
     help="Image tasks: super-resolution, inpainting, colorization and uncropping with one "
          "conditional GAN (pix2pix: U-Net G, PatchGAN D, adversarial + λ·L1), and neural style "
@@ -20,11 +22,6 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 TASK_HELP = "superres, inpaint, colorize or uncrop."
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    return typer.Exit(code)
 
 
 @app.command()

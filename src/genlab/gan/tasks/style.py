@@ -89,9 +89,7 @@ def random_features(seed: int = 0, widths: tuple[int, ...] = (48, 96, 128, 192, 
             conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen) * math.sqrt(2 / fan_in))
             assert conv.bias is not None
             conv.bias.copy_(0.1 * torch.randn(conv.bias.shape, generator=gen))
-    # the second "block" of every scale does not exist: content is the 4th scale's output
-    net.content_layer = f"conv{min(4, len(widths))}_1"
-    return net
+    return net  # one conv per scale: FeatureNet's content layer is the 4th scale's conv4_1
 
 
 def load_vgg(path: Path) -> FeatureNet:
