@@ -14,6 +14,7 @@ from genlab.gan.tasks.degrade import (
     SuperResolution,
     Uncrop,
     get_task,
+    harmonic_fill,
     rectangle_mask,
     side_mask,
     stroke_mask,
@@ -36,10 +37,34 @@ def test_masks_leave_every_known_pixel_untouched() -> None:
         assert torch.equal(out.masked_select(known.expand_as(out)),
                            clean.masked_select(known.expand_as(clean)))
         holes = (degraded.mask == 1).expand_as(out)
-        assert torch.equal(out[holes], noise[holes])
-        assert torch.all(degraded.g_input[:, :3][holes] == 0)  # G never sees what is missing
+        start = task.filled(degraded)
+        assert torch.equal(out[holes], (start + noise)[holes])  # a residual over the fill
         assert torch.equal(degraded.g_input[:, 3:], 2 * degraded.mask - 1)
         assert 0 < float(degraded.mask.mean()) < 1
+        # G never sees what is missing: change every hidden pixel, its input stays the same
+        scrambled = torch.where(holes, -clean, clean)
+        again = task.with_mask(scrambled, degraded.mask)
+        assert torch.equal(again.g_input, degraded.g_input)
+
+
+def test_harmonic_fill_solves_laplace_inside_the_holes() -> None:
+    y, x = torch.meshgrid(torch.linspace(-1, 1, 64), torch.linspace(-1, 1, 64), indexing="ij")
+    ramp = (0.6 * x - 0.3 * y).expand(2, 3, 64, 64).clone()  # linear, hence harmonic
+    mask = torch.zeros(2, 1, 64, 64)
+    mask[:, :, 20:44, 16:40] = 1
+    assert (harmonic_fill(ramp, mask) - ramp).abs().max() < 2e-3
+    assert (harmonic_fill(ramp, mask, sweeps=64) - ramp).abs().max() < 1e-6
+    constant = torch.full((1, 1, 33, 47), 0.25)  # odd sides: the pyramid pads
+    holes = stroke_mask(1, 33, 47, torch.Generator().manual_seed(2))
+    assert torch.allclose(harmonic_fill(constant, holes), constant, atol=1e-6)
+    clean = _photos()  # the maximum principle: the fill stays within the known pixels' range
+    holes = rectangle_mask(4, 32, 32, torch.Generator().manual_seed(3), (0.3, 0.3))
+    filled = harmonic_fill(clean, holes)
+    known = (holes == 0).expand_as(clean)
+    for i in range(4):
+        assert torch.equal(filled[i][known[i]], clean[i][known[i]])
+        seen = clean[i][known[i]]
+        assert seen.min() - 1e-6 <= filled[i].min() and filled[i].max() <= seen.max() + 1e-6
 
 
 def test_mask_shapes_are_what_was_asked() -> None:

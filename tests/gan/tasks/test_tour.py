@@ -17,8 +17,9 @@ def test_fast_image_tour_section_writes_a_picture_per_task(tmp_path: Path) -> No
     names = {p.name for p in ctx.outputs}
     assert names == {"image_superres.png", "image_inpaint.png", "image_colorize.png",
                      "image_uncrop.png", "style_transfer.png"}
-    with Image.open(tmp_path / "image_inpaint.png") as grid:  # 4 rows: input, 2 baselines,
-        assert grid.size == (4 * 66 + 2, 5 * 66 + 2)            # genlab, truth → 5 rows
+    with Image.open(tmp_path / "image_inpaint.png") as grid:  # rows: input, 3 baselines
+        assert grid.size == (4 * 66 + 2, 6 * 66 + 2)            # (biharmonic, mean, G's start),
+                                                                # genlab, truth
     for task in ("superres", "inpaint", "colorize", "uncrop"):
         assert f"| {task} | genlab GAN + L1 |" in text
     assert "| superres | bicubic |" in text and "| inpaint | biharmonic |" in text

@@ -139,7 +139,7 @@ def test_cli_degrade_apply_eval_round_trip(tmp_path: Path) -> None:
     report = json.loads(result.output)
     assert report["images"] == 24 and report["size"] == 32
     assert [r["method"] for r in report["rows"]] == ["biharmonic", "mean fill",
-                                                     "genlab GAN + L1"]
+                                                     "harmonic (G's start)", "genlab GAN + L1"]
     assert (runs["inpaint"] / "eval.png").exists()
     result = runner.invoke(app, ["image", "eval", str(runs["superres"]), "--json"])
     assert result.exit_code == 0, result.output
@@ -158,8 +158,8 @@ def test_eval_on_digits_reads_restorations_with_the_judge(tmp_path: Path) -> Non
     judge = ClassifierConfig(data="mnist", epochs=1)  # a weak but real LeNet, in seconds
     report = evaluate(gan, [l1], images=50, classifier=judge, cache_dir=tmp_path / "cache")
     methods = [r["method"] for r in report.rows]
-    assert methods == ["biharmonic", "mean fill", "genlab GAN + L1", "genlab L1 only",
-                       "truth (clean)"]
+    assert methods == ["biharmonic", "mean fill", "harmonic (G's start)", "genlab GAN + L1",
+                       "genlab L1 only", "truth (clean)"]
     assert report.rows[-1]["LeNet accuracy"] > 0.8
     assert all(0 <= r["LeNet accuracy"] <= 1 for r in report.rows)
     model = load_image_model(gan)

@@ -10,9 +10,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from genlab.gan.tasks.degrade import Degraded, ImageTask, SuperResolution
+from genlab.gan.tasks.degrade import Degraded, ImageTask, MaskedTask, SuperResolution
 
-__all__ = ["BASELINES", "bicubic_up", "biharmonic", "lanczos_up", "mean_fill", "pad_fill"]
+__all__ = ["BASELINES", "bicubic_up", "biharmonic", "harmonic", "lanczos_up", "mean_fill",
+           "pad_fill"]
 
 Baseline = Callable[[ImageTask, Degraded], torch.Tensor]
 
@@ -57,6 +58,12 @@ def biharmonic(task: ImageTask, degraded: Degraded) -> torch.Tensor:
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float().clamp(-1, 1)
 
 
+def harmonic(task: ImageTask, degraded: Degraded) -> torch.Tensor:
+    """genlab's multigrid harmonic fill: the starting point G's residual is added to, shown
+    so the table says what the learned part adds."""
+    return MaskedTask.filled(degraded).float()
+
+
 def mean_fill(task: ImageTask, degraded: Degraded) -> torch.Tensor:
     """Every hole pixel set to its image's mean known colour."""
     images, masks = _masked(degraded)
@@ -99,7 +106,8 @@ def grey(task: ImageTask, degraded: Degraded) -> torch.Tensor:
 
 BASELINES: dict[str, dict[str, Baseline]] = {
     "superres": {"bicubic": bicubic_up, "lanczos": lanczos_up},
-    "inpaint": {"biharmonic": biharmonic, "mean fill": mean_fill},
+    "inpaint": {"biharmonic": biharmonic, "mean fill": mean_fill, "harmonic (G's start)": harmonic},
     "colorize": {"grey": grey},
-    "uncrop": {"reflect": pad_fill("reflect"), "edge": pad_fill("edge")},
+    "uncrop": {"reflect": pad_fill("reflect"), "edge": pad_fill("edge"),
+               "harmonic (G's start)": harmonic},
 }

@@ -3,8 +3,8 @@
 Every task maps a clean batch (B, C, H, W) in [-1, 1] to a `Degraded` pair — what the
 generator sees and what the discriminator is conditioned on — and maps the generator's raw
 output back to a restored image (`assemble`): a residual over the bicubic up-sampling
-(superres), a composite that keeps every known pixel (inpaint, uncrop), the input's exact
-lightness with predicted chroma (colorize).
+(superres), a residual over a smooth fill of the holes that keeps every known pixel
+(inpaint, uncrop), the input's exact lightness with predicted chroma (colorize).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from genlab.gan.tasks.color import lab_to_rgb, rgb_to_lab
 
 __all__ = ["SIDES", "TASKS", "Colorize", "Degraded", "ImageTask", "Inpaint", "SuperResolution",
-           "Uncrop", "get_task", "rectangle_mask", "side_mask", "stroke_mask"]
+           "Uncrop", "get_task", "harmonic_fill", "rectangle_mask", "side_mask", "stroke_mask"]
 
 SIDES = ("left", "right", "top", "bottom")
 AB_SCALE = 110.0  # a and b of sRGB colours lie within ±110; G's tanh output is scaled by it
@@ -164,9 +164,43 @@ def side_mask(n: int, h: int, w: int, side: str, amount: float) -> torch.Tensor:
     return masks
 
 
+def _relax(fill: torch.Tensor, known: torch.Tensor, weight: torch.Tensor, sweeps: int
+           ) -> torch.Tensor:
+    """Jacobi sweeps of Laplace's equation: each pixel moves to its 4-neighbour mean, held to
+    `known` in proportion to `weight` (1 = a known pixel, fixed)."""
+    for _ in range(sweeps):
+        p = F.pad(fill, (1, 1, 1, 1), mode="replicate")
+        neighbours = (p[..., :-2, 1:-1] + p[..., 2:, 1:-1]
+                      + p[..., 1:-1, :-2] + p[..., 1:-1, 2:]) / 4
+        fill = weight * known + (1 - weight) * neighbours
+    return fill
+
+
+def harmonic_fill(image: torch.Tensor, mask: torch.Tensor, sweeps: int = 8) -> torch.Tensor:
+    """The holes (mask 1) filled smoothly from their borders: a multigrid solve of Laplace's
+    equation (push-pull pyramid of the known pixels, `sweeps` Jacobi sweeps per level on the
+    way up). Known pixels are returned exactly. About as good as biharmonic inpainting at a
+    hundredth of its cost, so G can learn a residual over it on every training batch."""
+    known = 1 - mask.to(image.dtype)
+    sums, weights = [image * known], [known]
+    while min(sums[-1].shape[-2:]) > 2:  # push: pool the known pixels and their weights
+        sums.append(F.avg_pool2d(sums[-1], 2, ceil_mode=True))
+        weights.append(F.avg_pool2d(weights[-1], 2, ceil_mode=True))
+    coarsest = weights[-1]
+    overall = sums[-1].sum((-2, -1), keepdim=True) / \
+        coarsest.sum((-2, -1), keepdim=True).clamp_min(1e-12)
+    fill = torch.where(coarsest > 0, sums[-1] / coarsest.clamp_min(1e-12), overall)
+    for total, weight in zip(reversed(sums[:-1]), reversed(weights[:-1]), strict=True):  # pull
+        mean = total / weight.clamp_min(1e-12)
+        up = F.interpolate(fill, size=total.shape[-2:], mode="bilinear", align_corners=False)
+        fill = _relax(weight * mean + (1 - weight) * up, mean, weight, sweeps)
+    return image * known + fill * (1 - known)
+
+
 class MaskedTask(ImageTask):
-    """Holes to fill: G sees the image with holes set to 0 plus the mask (as ±1); the output
-    keeps every known pixel and takes G's pixels in the holes; D judges that composite."""
+    """Holes to fill: G sees the image with its holes filled smoothly (`harmonic_fill`) plus
+    the mask (as ±1) and predicts a residual over that fill; the output keeps every known
+    pixel; D judges that composite against the same input."""
 
     def g_in_channels(self, channels: int) -> int:
         return channels + 1
@@ -181,8 +215,13 @@ class MaskedTask(ImageTask):
                              f"{image.shape[3]}), got {tuple(mask.shape)}")
         mask = mask.to(image.dtype)
         known = image * (1 - mask)
-        g_input = torch.cat([known, 2 * mask - 1], dim=1)
+        g_input = torch.cat([harmonic_fill(image, mask), 2 * mask - 1], dim=1)
         return Degraded(g_input, g_input, mask, known)
+
+    @staticmethod
+    def filled(degraded: Degraded) -> torch.Tensor:
+        """The smooth fill G starts from (the first channels of its input)."""
+        return degraded.g_input[:, :-1]
 
     def degrade(self, clean: torch.Tensor, rng: torch.Generator) -> Degraded:
         self.check(clean)
@@ -190,7 +229,7 @@ class MaskedTask(ImageTask):
 
     def assemble(self, degraded: Degraded, g_out: torch.Tensor) -> torch.Tensor:
         assert degraded.mask is not None
-        return degraded.view + degraded.mask * g_out
+        return self.filled(degraded) + degraded.mask * g_out
 
 
 class Inpaint(MaskedTask):
