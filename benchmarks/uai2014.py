@@ -50,7 +50,7 @@ def _genlab_child(path: str, task: str, queue: mp.Queue, gib: float) -> None:
     if plan.largest_intermediate > MAX_ENTRIES or plan.log2_flops > MAX_LOG2_FLOPS:
         queue.put({**row, "status": "too wide"})
         return
-    got = solve_uai(engine, task, evidence)
+    got = solve_uai(engine, task, evidence, method="exact").value
     seconds = time.perf_counter() - t0
     _, reference = read_uai_result(f"{path}.{task}")
     check = check_uai_result(task, got, reference, model, evidence)

@@ -96,6 +96,44 @@ def test_solve_writes_uai_results(tmp_path: Path) -> None:
             assert list(values) == [1, 2]  # peanut butter, ice cream
 
 
+def test_solve_labels_exact_and_approximate_answers(tmp_path: Path) -> None:
+    import json
+
+    import numpy as np
+
+    from genlab.pgm.factor import Factor
+    from genlab.pgm.models import FactorGraph
+
+    rng = np.random.default_rng(0)  # a 4-cycle: loopy, so BP is approximate
+    names = ["a", "b", "c", "d"]
+    factors = [Factor([x, y], np.exp(rng.normal(0, 1, (2, 2))))
+               for x, y in zip(names, names[1:] + names[:1], strict=True)]
+    model = tmp_path / "ring.uai"
+    write_uai(FactorGraph(factors), model)
+    exact = runner.invoke(app, ["pgm", "solve", str(model), "--task", "MAP", "-o",
+                                str(tmp_path / "r.MAP")])
+    assert exact.exit_code == 0, exact.output
+    assert "proven optimal" in exact.output
+    for task in ("PR", "MAR", "MAP"):
+        out = tmp_path / f"ring.{task}"
+        result = runner.invoke(app, ["pgm", "solve", str(model), "--task", task, "--method",
+                                     "approximate", "--json", "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        record = json.loads(result.output)
+        assert record["exact"] is False and record["label"].startswith("approximate")
+        assert record["convergence"]["converged"] is True
+        assert read_uai_result(out)[0] == task
+    pr = json.loads(runner.invoke(app, ["pgm", "solve", str(model), "--task", "PR", "--json",
+                                        "-o", str(tmp_path / "e.PR")]).output)
+    assert pr["exact"] is True and pr["label"] == "exact"
+    approx = json.loads(runner.invoke(app, ["pgm", "solve", str(model), "--task", "PR",
+                                            "--method", "approximate", "--json", "-o",
+                                            str(tmp_path / "a.PR")]).output)
+    assert abs(approx["log10_Z"] - pr["log10_Z"]) < 0.05  # Bethe is close on a weak ring
+    bad = runner.invoke(app, ["pgm", "solve", str(model), "--task", "PR", "--method", "magic"])
+    assert bad.exit_code == 2 and "method" in bad.output
+
+
 def test_solve_matches_uai2014_reference(tmp_path: Path) -> None:
     model = shared_data("uai2014", "PR", "Grids_12.uai")
     out = tmp_path / "g.PR"

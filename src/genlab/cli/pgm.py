@@ -189,29 +189,62 @@ def solve(
     task: str = typer.Option(..., "--task", help="PR (log10 Z), MAR (marginals) or MAP."),
     evidence_file: Path | None = EVIDENCE_FILE_OPT,
     out: Path | None = typer.Option(None, "--out", "-o", help="Result file (default MODEL.TASK)."),
+    method: str = typer.Option(
+        "auto", help="auto: exact when the contraction fits the memory budget, else "
+        "approximate; exact: contraction only (fails when too wide); approximate: loopy BP "
+        "(MAP: max-product BP + local search)."),
+    time_limit: float = typer.Option(
+        60.0, "--time-limit", help="Seconds an approximate method may run."),
     planner: str = PLANNER_OPT,
+    as_json: bool = typer.Option(False, "--json", help="Print the answer and its label as "
+                                 "JSON (for other programs)."),
 ) -> None:
-    """Solve a UAI-competition task and write the result file in the UAI format."""
+    """Solve a UAI-competition task, write the result file in the UAI format, and say whether
+    the answer is exact (MAP: proven optimal) or approximate, with its convergence report."""
+    import json
+
     from genlab.pgm.inference import engine
     from genlab.pgm.io import write_uai_result
+    from genlab.pgm.uai_tasks import METHODS, solve_uai
 
     task = task.upper()
     if task not in ("PR", "MAR", "MAP"):
         raise typer.BadParameter(f"--task must be PR, MAR or MAP, got {task!r}")
-    from genlab.pgm.uai_tasks import solve_uai
-
+    if method not in METHODS:
+        raise typer.BadParameter(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     m = _load(model)
     ev = m.to_factor_graph().encode_evidence(_evidence(None, evidence_file))
     t0 = time.perf_counter()
     try:
-        result = solve_uai(engine(m, planner), task, ev)
+        answer = solve_uai(engine(m, planner), task, ev, method, time_limit)
     except (ValueError, MemoryError) as exc:
         raise _fail(exc) from None
+    seconds = time.perf_counter() - t0
     target = out or Path(f"{model.name}.{task}")
-    write_uai_result(task, result, target)
-    console.print(f"{task} solved in {time.perf_counter() - t0:.2f} s → {target}")
+    write_uai_result(task, answer.value, target)
+    if as_json:
+        record = {"task": task, "file": str(target), "exact": answer.exact,
+                  "method": answer.method, "label": answer.label, "why": answer.why,
+                  "seconds": round(seconds, 4)}
+        if task == "PR":
+            record["log10_Z"] = answer.value
+        if task == "MAP":
+            record["log_score"] = answer.log_score
+        bp = getattr(answer.report, "bp", answer.report)
+        if bp is not None:
+            record["convergence"] = {"iterations": bp.iterations, "residual": bp.residual,
+                                     "converged": bp.converged}
+        print(json.dumps(record))
+        return
+    if answer.why:
+        console.print(f"[yellow]{answer.why}[/]", soft_wrap=True)
+    console.print(f"{task}: {answer.label}", soft_wrap=True)
+    console.print(f"solved in {seconds:.2f} s → {target}", soft_wrap=True)
     if task == "PR":
-        console.print(f"log10 Z = {result:.6f}")
+        console.print(f"log10 Z = {answer.value:.6f}")
+    if task == "MAP":
+        console.print(f"log score = {answer.log_score:.6f} (natural log of the assignment's "
+                      "unnormalised probability)")
 
 
 # the data commands (sample, fit, learn, loglik) live in their own module

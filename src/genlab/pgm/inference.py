@@ -59,11 +59,19 @@ class MapResult:
     `assignment` maps every variable (observed ones too) to a state index — an int, or an
     (N,) array for batched evidence. `log_probability` is log Π_α ψ_α(x) at that assignment:
     log P(x, e) for a Bayesian network (subtract log Z for a Markov network).
+
+    `exact` says whether the assignment is proven optimal (the contraction always is); an
+    approximate answer names its `method` and carries the `report` of the search behind it
+    and, where one is known, an upper `bound` on the optimal log score.
     """
 
     assignment: dict[str, Any]
     log_probability: Any
     states: Mapping[str, tuple[str, ...]]
+    exact: bool = True
+    method: str = "contract"
+    bound: Any = None
+    report: Any = None
 
     def named(self) -> dict[str, Any]:
         """The assignment with state names where the model has them."""
@@ -699,9 +707,19 @@ def log_partition(
     *,
     columns: Sequence[str] | None = None,
     planner: str = "auto",
+    method: str = "auto",
+    **options: Any,
 ) -> Any:
-    """log Z of the model with evidence clamped (log P(e) for a Bayesian network)."""
-    return engine(model, planner).log_partition(evidence, columns=columns)
+    """log Z of the model with evidence clamped (log P(e) for a Bayesian network).
+
+    `method`: "exact" (the planned contraction), "loopy" (the Bethe estimate of loopy BP;
+    `options` go to `genlab.pgm.loopy.LoopyBP`), or "auto": exact when the plan fits the
+    memory budget, else loopy BP with an `ApproximationWarning`. A single answer is a float
+    that also carries `exact`, `method` and (loopy) the convergence `report`.
+    """
+    from genlab.pgm import approximate
+
+    return approximate.log_partition(engine(model, planner), evidence, columns, method, options)
 
 
 def marginals(
@@ -710,9 +728,15 @@ def marginals(
     *,
     columns: Sequence[str] | None = None,
     planner: str = "auto",
+    method: str = "auto",
+    **options: Any,
 ) -> dict[str, np.ndarray]:
-    """Posterior marginals of every variable in one forward + backward pass."""
-    return engine(model, planner).marginals(evidence, columns=columns)
+    """Posterior marginals of every variable: exact in one forward + backward pass, or by
+    loopy BP (`method` as for `log_partition`). The dict also carries `exact`, `method` and
+    (loopy) the convergence `report`."""
+    from genlab.pgm import approximate
+
+    return approximate.marginals(engine(model, planner), evidence, columns, method, options)
 
 
 def query(
@@ -733,6 +757,17 @@ def map_assignment(
     *,
     columns: Sequence[str] | None = None,
     planner: str = "auto",
+    method: str = "auto",
+    **options: Any,
 ) -> MapResult:
-    """Jointly most probable assignment (MPE) and its log probability."""
-    return engine(model, planner).map_assignment(evidence, columns=columns)
+    """Jointly most probable assignment (MPE) and its log probability.
+
+    `method`: "contract" (exact max-product contraction), "approximate" (max-product loopy
+    BP decoded, then improved by local search; `options`: `time_limit`, `damping`, ...), or
+    "auto": contract when the plan fits the memory budget, else approximate with an
+    `ApproximationWarning`. The result's `exact` says whether the optimum is proven.
+    """
+    from genlab.pgm import approximate
+
+    return approximate.map_assignment(engine(model, planner), evidence, columns, method,
+                                      options)

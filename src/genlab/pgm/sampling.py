@@ -31,6 +31,7 @@ from genlab.pgm.models.bayesian_network import BayesianNetwork
 __all__ = [
     "METHODS",
     "WeightedSample",
+    "conditional_tables",
     "forward_codes",
     "gibbs_codes",
     "likelihood_weighting",
@@ -198,7 +199,7 @@ def gibbs_codes(
         for v, s in clamp.items():
             state[:, index[v]] = s
     free = [index[v] for v in variables if v not in clamp]
-    blankets = _gibbs_tables(fg, index)
+    blankets = conditional_tables(fg, index)
     sweeps = burn_in + math.ceil(n / chains) * thin
     kept: list[np.ndarray] = []
     with np.errstate(divide="ignore"):
@@ -221,7 +222,8 @@ def gibbs_codes(
     return np.concatenate(kept)[:n]
 
 
-def _gibbs_tables(fg: Any, index: Mapping[str, int]) -> list[list[tuple[np.ndarray, list[int]]]]:
+def conditional_tables(fg: Any, index: Mapping[str, int]
+                       ) -> list[list[tuple[np.ndarray, list[int]]]]:
     """For each variable, its factors' log tables with the variable's axis last, and the
     columns of the factor's other variables."""
     out: list[list[tuple[np.ndarray, list[int]]]] = [[] for _ in index]

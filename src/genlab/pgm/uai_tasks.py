@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 from genlab.pgm.inference import ExactInference
 from genlab.pgm.models.factor_graph import FactorGraph
 
-__all__ = ["UAICheck", "check_uai_result", "load_uai_problem", "solve_uai"]
+__all__ = ["UAIAnswer", "UAICheck", "check_uai_result", "load_uai_problem", "solve_uai"]
 
 TASKS = ("PR", "MAR", "MAP")
 PR_REL_TOL = 1e-5  # references print ~6 significant digits
@@ -38,20 +39,66 @@ def load_uai_problem(
     return model, ev
 
 
-def solve_uai(engine: ExactInference, task: str, evidence: dict[str, int]) -> Any:
-    """The task's answer in UAI form: PR → log10 Z (float); MAR → one marginal per variable in
-    index order; MAP → one state per variable in index order."""
+METHODS = ("auto", "exact", "approximate")
+
+
+@dataclass(frozen=True)
+class UAIAnswer:
+    """A solved task in UAI form — PR: log10 Z (float); MAR: one marginal per variable in
+    index order; MAP: one state per variable in index order — and how much to trust it:
+    `exact` (for MAP: proven optimal), the method, why `auto` approximated, the report."""
+
+    task: str
+    value: Any
+    exact: bool
+    method: str
+    why: str = ""
+    report: Any = None
+    log_score: float | None = None  # MAP: log Π ψ at the assignment
+
+    @property
+    def label(self) -> str:
+        """One line: exact / proven optimal, or approximate with the convergence report."""
+        if self.exact:
+            return "proven optimal" if self.task == "MAP" else "exact"
+        detail = self.report.describe() if self.report is not None else self.method
+        return f"approximate ({detail})"
+
+
+def solve_uai(engine: ExactInference, task: str, evidence: dict[str, int],
+              method: str = "auto", time_limit: float | None = None) -> UAIAnswer:
+    """Answer a UAI task: `exact` contracts (and fails when the plan does not fit),
+    `approximate` runs loopy BP (MAP: max-product BP and local search), `auto` contracts when
+    the plan fits and approximates otherwise, saying why."""
+    from genlab.pgm import approximate as approx
+
     task = task.upper()
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    options = {} if time_limit is None else {"time_limit": float(time_limit)}
     variables = engine.graph.variables
-    if task == "PR":
-        return engine.log_partition(evidence) / math.log(10)
-    if task == "MAR":
-        post = engine.marginals(evidence)
-        return [post[v] for v in variables]
-    if task == "MAP":
-        best = engine.map_assignment(evidence)
-        return np.array([best.assignment[v] for v in variables], dtype=np.intp)
-    raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    names = {"exact": "contract" if task == "MAP" else "exact",
+             "approximate": "approximate" if task == "MAP" else "loopy", "auto": "auto"}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", approx.ApproximationWarning)
+        if task == "PR":
+            log_z = approx.log_partition(engine, evidence, None, names[method], options)
+            value: Any = float(log_z) / math.log(10)
+            exact, used, report = log_z.exact, log_z.method, log_z.report
+        elif task == "MAR":
+            post = approx.marginals(engine, evidence, None, names[method], options)
+            value = [post[v] for v in variables]
+            exact, used, report = post.exact, post.method, post.report
+        else:
+            best = approx.map_assignment(engine, evidence, None, names[method], options)
+            value = np.array([best.assignment[v] for v in variables], dtype=np.intp)
+            exact, used, report = best.exact, best.method, best.report
+            score = float(best.log_probability)
+    why = "; ".join(str(w.message) for w in caught
+                    if issubclass(w.category, approx.ApproximationWarning))
+    return UAIAnswer(task, value, exact, used, why, report, score if task == "MAP" else None)
 
 
 @dataclass(frozen=True)

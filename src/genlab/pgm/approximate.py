@@ -1,0 +1,182 @@
+"""What `method="auto"` does when the exact contraction does not fit, and how results say so.
+
+`marginals`, `log_partition` and `map_assignment` (genlab.pgm.inference) contract exactly when
+the plan fits the memory and time budget and otherwise fall back to loopy BP — never silently:
+an `ApproximationWarning` is issued and the result carries `exact=False`, the method and the
+convergence report.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from genlab.pgm.errors import ZeroEvidenceError
+from genlab.pgm.loopy import BPReport, loopy_bp
+from genlab.pgm.models.factor_graph import FactorGraph
+
+if TYPE_CHECKING:  # inference imports this module lazily; the engine is only a type here
+    from genlab.pgm.inference import ExactInference, MapResult
+
+__all__ = ["MAX_LOG2_FLOPS", "ApproximationWarning", "LogZ", "Marginals", "evidence_rows",
+           "too_wide"]
+
+MAX_LOG2_FLOPS = 38.0  # an exact plan past ~2.7e11 operations takes minutes: approximate
+
+
+class ApproximationWarning(UserWarning):
+    """An exact answer was out of reach, so an approximate one was returned."""
+
+
+class Marginals(dict):  # type: ignore[type-arg]
+    """Per-variable marginals (a dict, as before) that also say how they were computed:
+    `exact`, `method` ("contract", "loopy", "gibbs") and, for loopy BP, its `report`."""
+
+    def __init__(self, values: Mapping[str, np.ndarray], *, exact: bool, method: str,
+                 report: BPReport | None = None) -> None:
+        super().__init__(values)
+        self.exact, self.method, self.report = exact, method, report
+
+
+class LogZ(float):
+    """log Z (a float, as before) that also says how it was computed; `interval` is a
+    confidence interval where the method gives one (importance sampling)."""
+
+    exact: bool
+    method: str
+    report: BPReport | None
+    interval: tuple[float, float] | None
+
+    def __new__(cls, value: float, *, exact: bool, method: str,
+                report: BPReport | None = None,
+                interval: tuple[float, float] | None = None) -> LogZ:
+        out = super().__new__(cls, value)
+        out.exact, out.method, out.report, out.interval = exact, method, report, interval
+        return out
+
+
+def warn_approximate(what: str, reason: str, method: str) -> None:
+    """The one place `auto` announces a switch to an approximate method."""
+    warnings.warn(f"{what}: {reason}; answering approximately by {method} (the result has "
+                  "exact=False and a convergence report)", ApproximationWarning, stacklevel=3)
+
+
+def _batched(evidence: Any) -> bool:
+    if evidence is None:
+        return False
+    if isinstance(evidence, Mapping):
+        return any(isinstance(s, (list, tuple, np.ndarray)) for s in evidence.values())
+    return True
+
+
+def evidence_rows(graph: FactorGraph, evidence: Any, columns: Sequence[str] | None
+                  ) -> list[dict[str, int]]:
+    """Evidence (one dict, or any batched form the exact engine takes) as a list of
+    {variable: state index} rows."""
+    if not _batched(evidence):
+        return [graph.encode_evidence(evidence)]
+    names, rows = graph.encode_evidence_rows(evidence, columns)
+    return [dict(zip(names, map(int, row), strict=True)) for row in rows]
+
+
+def too_wide(engine: ExactInference, evidence: Any, columns: Sequence[str] | None,
+             what: str) -> str | None:
+    """Why the exact contraction of this query does not fit (None when it does): its memory
+    for one evidence row against the engine's budget, or its operation count."""
+    names = evidence_rows(engine.graph, evidence, columns)[0] if evidence is not None else {}
+    plan = engine.plan(list(names))
+    entries = plan.largest_intermediate if what == "log_partition" else \
+        3 * plan.total_intermediate
+    if entries * 8 > engine.max_memory:
+        return (f"the exact plan needs about {entries * 8 / 2**30:.3g} GiB "
+                f"({plan.describe()}), over the budget of {engine.max_memory / 2**30:.3g} GiB")
+    if plan.log2_flops > MAX_LOG2_FLOPS:
+        return f"the exact plan needs 2^{plan.log2_flops:.1f} operations ({plan.describe()})"
+    return None
+
+
+def _choose(engine: ExactInference, evidence: Any, columns: Sequence[str] | None, what: str,
+            method: str, methods: tuple[str, ...], exact_name: str, fallback: str) -> str:
+    """The method that will answer: `auto` becomes the exact one, or `fallback` with a
+    warning when the exact plan is too wide."""
+    if method not in methods:
+        raise ValueError(f"{what}: method must be one of {', '.join(methods)}; got {method!r}")
+    if method != "auto":
+        return method
+    reason = too_wide(engine, evidence, columns, what)
+    if reason is None:
+        return exact_name
+    warn_approximate(what, reason, fallback)
+    return "approximate" if what == "map_assignment" else fallback
+
+
+MARGINAL_METHODS = ("auto", "exact", "loopy")
+
+
+def marginals(engine: ExactInference, evidence: Any, columns: Sequence[str] | None,
+              method: str, options: dict[str, Any]) -> Marginals:
+    """Marginals by the exact contraction or loopy BP (`options` go to `LoopyBP`)."""
+    method = _choose(engine, evidence, columns, "marginals", method, MARGINAL_METHODS,
+                     "exact", "loopy")
+    if method == "exact":
+        return Marginals(engine.marginals(evidence, columns=columns), exact=True,
+                         method="exact")
+    results = [loopy_bp(engine.graph, row, mode="sum", **options)
+               for row in evidence_rows(engine.graph, evidence, columns)]
+    worst = max(results, key=lambda r: r.report.residual).report
+    if not _batched(evidence):
+        return Marginals(results[0].marginals, exact=False, method="loopy", report=worst)
+    stacked = {v: np.stack([r.marginals[v] for r in results]) for v in engine.graph.variables}
+    return Marginals(stacked, exact=False, method="loopy", report=worst)
+
+
+def log_partition(engine: ExactInference, evidence: Any, columns: Sequence[str] | None,
+                  method: str, options: dict[str, Any]) -> Any:
+    """log Z by the exact contraction or the Bethe free energy of loopy BP."""
+    method = _choose(engine, evidence, columns, "log_partition", method, MARGINAL_METHODS,
+                     "exact", "loopy")
+    if method == "exact":
+        value = engine.log_partition(evidence, columns=columns)
+        return value if _batched(evidence) else LogZ(value, exact=True, method="exact")
+    answers = [_bethe_log_z(engine.graph, row, options)
+               for row in evidence_rows(engine.graph, evidence, columns)]
+    if _batched(evidence):
+        return np.array([float(a) for a in answers])
+    return answers[0]
+
+
+def _bethe_log_z(graph: FactorGraph, evidence: dict[str, int], options: dict[str, Any]) -> LogZ:
+    """The Bethe log Z; BP's zeros are sound (it only removes unsupported states), so a
+    contradiction it finds proves Z = 0 and that answer is exact."""
+    try:
+        result = loopy_bp(graph, evidence, mode="sum", **options)
+    except ZeroEvidenceError:
+        return LogZ(-np.inf, exact=True, method="loopy")
+    return LogZ(result.log_partition, exact=False, method="loopy", report=result.report)
+
+
+MAP_METHODS = ("auto", "contract", "approximate")
+
+
+def map_assignment(engine: ExactInference, evidence: Any, columns: Sequence[str] | None,
+                   method: str, options: dict[str, Any]) -> MapResult:
+    """MAP by the exact max-product contraction or by max-product BP + local search."""
+    from genlab.pgm.inference import MapResult
+    from genlab.pgm.mpe import approximate_map
+
+    method = _choose(engine, evidence, columns, "map_assignment", method, MAP_METHODS,
+                     "contract", "max-product loopy BP and local search")
+    if method == "contract":
+        return engine.map_assignment(evidence, columns=columns)
+    graph = engine.graph
+    results = [approximate_map(graph, row, **options)
+               for row in evidence_rows(graph, evidence, columns)]
+    if not _batched(evidence):
+        return results[0]
+    assignment = {v: np.array([r.assignment[v] for r in results]) for v in graph.variables}
+    return MapResult(assignment, np.array([r.log_probability for r in results]), graph.states,
+                     exact=False, method="approximate",
+                     report=max((r.report for r in results), key=lambda b: b.residual))

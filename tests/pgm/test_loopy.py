@@ -1,0 +1,182 @@
+"""Loopy BP and the `method="auto"` fallback: exact on trees (against brute force), BP fixed
+points satisfy the BP equations, approximate answers are labelled as such."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+
+from genlab.pgm import ZeroEvidenceError, examples, log_partition, map_assignment, marginals
+from genlab.pgm.approximate import ApproximationWarning
+from genlab.pgm.factor import Factor
+from genlab.pgm.inference import engine
+from genlab.pgm.loopy import LoopyBP, loopy_bp
+from genlab.pgm.models.factor_graph import FactorGraph
+from genlab.pgm.testing import brute_log_partition, brute_map, brute_marginals
+
+
+def random_factor_tree(rng: np.random.Generator, n: int, zeros: bool = True) -> FactorGraph:
+    """A factor graph whose bipartite graph is a tree: each new factor joins one existing
+    variable to one or two new ones (mixed cardinalities, some 1-state, some zero entries)."""
+    cards = {"v0": int(rng.integers(1, 4))}
+    factors = [Factor(["v0"], rng.gamma(0.7, size=cards["v0"]))]
+    while len(cards) < n:
+        old = f"v{rng.integers(0, len(cards))}"
+        new = [f"v{len(cards) + j}" for j in range(int(rng.integers(1, 3)))]
+        cards.update({v: int(rng.integers(1, 4)) for v in new})
+        scope = [old, *new]
+        rng.shuffle(scope)
+        shape = [cards[v] for v in scope]
+        table = rng.gamma(0.7, size=shape) * 10.0 ** rng.uniform(-3, 3)
+        if zeros:
+            table = table * (rng.random(shape) > 0.2)
+        factors.append(Factor(scope, table))
+    return FactorGraph(factors, cards=cards)
+
+
+def grid(n: int, card: int, coupling: float, seed: int) -> FactorGraph:
+    """An n×n Ising-like grid (loopy): random unary and pairwise log-potentials."""
+    rng = np.random.default_rng(seed)
+    factors = []
+    for i, j in itertools.product(range(n), range(n)):
+        factors.append(Factor([f"x{i}_{j}"], np.exp(rng.normal(0, 1, card))))
+        if i + 1 < n:
+            factors.append(Factor([f"x{i}_{j}", f"x{i + 1}_{j}"],
+                                  np.exp(rng.normal(0, coupling, (card, card)))))
+        if j + 1 < n:
+            factors.append(Factor([f"x{i}_{j}", f"x{i}_{j + 1}"],
+                                  np.exp(rng.normal(0, coupling, (card, card)))))
+    return FactorGraph(factors)
+
+
+def test_bp_is_exact_on_random_factor_trees_with_zeros_and_evidence() -> None:
+    rng = np.random.default_rng(0)
+    checked = 0
+    for _ in range(60):
+        tree = random_factor_tree(rng, int(rng.integers(1, 9)))
+        v = tree.variables[int(rng.integers(len(tree.variables)))]
+        evidence = {v: int(rng.integers(tree.card(v)))} if rng.random() < 0.5 else {}
+        log_z = brute_log_partition(tree, evidence)
+        if not np.isfinite(log_z):
+            with pytest.raises(ZeroEvidenceError):
+                loopy_bp(tree, evidence)
+            continue
+        exact = brute_marginals(tree, evidence)
+        for damping in (0.0, 0.5):
+            result = loopy_bp(tree, evidence, damping=damping)
+            assert result.report.converged
+            for var in tree.variables:
+                np.testing.assert_allclose(result.marginals[var], exact[var], atol=1e-7)
+            assert result.log_partition == pytest.approx(log_z, abs=1e-7)
+        checked += 1
+    assert checked > 30
+
+
+def test_max_product_bp_decodes_the_map_of_a_tree() -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        tree = random_factor_tree(rng, int(rng.integers(2, 9)), zeros=False)
+        best = brute_map(tree)
+        got = map_assignment(tree, method="approximate")
+        assert not got.exact and got.method == "approximate"
+        assert got.log_probability == pytest.approx(best[1], abs=1e-9)
+
+
+def test_bp_is_exact_on_the_lecture_networks() -> None:
+    for model, evidence in ((examples.red_blue_network(), {"X4": "blue"}),
+                            (examples.food_factor_graph(), {})):
+        exact = marginals(model, evidence, method="exact")
+        approx = marginals(model, evidence, method="loopy")
+        assert exact.exact and not approx.exact and approx.method == "loopy"
+        for v in exact:
+            np.testing.assert_allclose(approx[v], exact[v], atol=1e-8)
+        assert log_partition(model, evidence, method="loopy") == pytest.approx(
+            log_partition(model, evidence, method="exact"), abs=1e-8)
+
+
+def test_a_loopy_fixed_point_satisfies_the_bp_equations() -> None:
+    model = grid(5, 3, 0.5, seed=2)
+    bp = LoopyBP(model, {"x2_2": 1}, damping=0.5, tolerance=1e-12)
+    result = bp.run()
+    assert result.report.converged
+    messages = bp.f2v  # one undamped update from the fixed point leaves it where it is
+    again = bp._factor_messages(bp._cavities(messages))
+    np.testing.assert_allclose(np.exp(again), np.exp(messages), atol=1e-9)
+    # a factor belief's marginal equals the variable belief (local consistency)
+    for a, belief in enumerate(result.factor_beliefs):
+        if belief is None or belief.ndim != 2:
+            continue
+        scope = [v for v in model.factors[bp.factor_of[a]].variables]
+        np.testing.assert_allclose(belief.sum(axis=1), result.marginals[scope[0]], atol=1e-8)
+        np.testing.assert_allclose(belief.sum(axis=0), result.marginals[scope[1]], atol=1e-8)
+
+
+def test_bp_on_a_weakly_coupled_loopy_grid_is_close_to_exact() -> None:
+    model = grid(6, 2, 0.3, seed=3)
+    exact, approx = marginals(model, method="exact"), marginals(model, method="loopy")
+    assert approx.report.converged
+    assert max(np.abs(approx[v] - exact[v]).max() for v in exact) < 0.02
+    assert abs(log_partition(model, method="loopy") - log_partition(model)) < 0.05
+
+
+def test_auto_falls_back_to_bp_with_a_warning_when_the_plan_is_over_budget() -> None:
+    model = grid(5, 2, 0.3, seed=4)
+    eng = engine(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # within budget: exact, no warning
+        assert marginals(model).exact and log_partition(model).exact
+        optimum = map_assignment(model)
+    assert optimum.exact
+    budget = eng.max_memory
+    eng.max_memory = 64  # bytes: nothing fits
+    try:
+        with pytest.warns(ApproximationWarning, match="GiB"):
+            m = marginals(model)
+        assert not m.exact and m.method == "loopy" and m.report is not None
+        with pytest.warns(ApproximationWarning):
+            z = log_partition(model)
+        assert not z.exact and z.report is not None
+        with pytest.warns(ApproximationWarning):
+            best = map_assignment(model)
+        assert not best.exact and best.method == "approximate"
+        assert best.log_probability <= optimum.log_probability + 1e-9
+    finally:
+        eng.max_memory = budget
+
+
+def test_batched_evidence_gives_one_answer_per_row() -> None:
+    model = grid(4, 2, 0.5, seed=5)
+    rows = [{"x0_0": 0}, {"x0_0": 1}, {"x0_0": 1}]
+    batched = marginals(model, rows, method="loopy")
+    for k, row in enumerate(rows):
+        single = marginals(model, row, method="loopy")
+        for v in model.variables:
+            np.testing.assert_allclose(batched[v][k], single[v], atol=1e-12)
+    z = log_partition(model, np.array([[0], [1]]), columns=["x0_0"], method="loopy")
+    assert z.shape == (2,)
+    assert z[1] == pytest.approx(log_partition(model, {"x0_0": 1}, method="loopy"))
+
+
+def test_approximate_map_is_never_called_proven_and_never_beats_the_optimum() -> None:
+    for seed in range(8):
+        model = grid(4, 3, 1.5, seed=seed)  # strong coupling: BP may be wrong
+        exact = map_assignment(model, method="contract")
+        approx = map_assignment(model, method="approximate", time_limit=5)
+        assert exact.exact and not approx.exact
+        assert approx.log_probability <= exact.log_probability + 1e-9
+        score = model.log_score(approx.assignment)
+        assert approx.log_probability == pytest.approx(score)
+        assert "local-search" in approx.report.describe()
+
+
+def test_bad_options_are_refused() -> None:
+    model = examples.food_factor_graph()
+    with pytest.raises(ValueError, match="method"):
+        marginals(model, method="magic")
+    with pytest.raises(ValueError, match="damping"):
+        marginals(model, method="loopy", damping=1.0)
+    with pytest.raises(ValueError, match="method"):
+        map_assignment(model, method="loopy")
