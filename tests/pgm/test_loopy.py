@@ -180,3 +180,30 @@ def test_bad_options_are_refused() -> None:
         marginals(model, method="loopy", damping=1.0)
     with pytest.raises(ValueError, match="method"):
         map_assignment(model, method="loopy")
+
+
+def test_gibbs_marginals_converge_to_exact_within_the_sampling_error() -> None:
+    model = grid(4, 3, 0.8, seed=6)
+    evidence = {"x1_1": 2}
+    exact = marginals(model, evidence, method="exact")
+    gibbs = marginals(model, evidence, method="gibbs", seed=0, chains=64, sweeps=400)
+    assert not gibbs.exact and gibbs.method == "gibbs" and gibbs.report.sweeps == 400
+    # 64 × 400 correlated draws: a few 1/sqrt(25600) ≈ 0.006 standard errors at most
+    assert max(np.abs(gibbs[v] - exact[v]).max() for v in exact) < 0.03
+    np.testing.assert_array_equal(gibbs["x1_1"], [0.0, 0.0, 1.0])
+    again = marginals(model, evidence, method="gibbs", seed=0, chains=64, sweeps=400)
+    np.testing.assert_array_equal(again["x0_0"], gibbs["x0_0"])  # seeded
+
+
+def test_importance_sampling_of_log_z_covers_the_truth() -> None:
+    covered = 0
+    for seed in range(10):
+        model = grid(4, 2, 1.0, seed=10 + seed)
+        truth = log_partition(model, {"x0_0": 1})
+        z = log_partition(model, {"x0_0": 1}, method="importance", samples=20_000, seed=seed)
+        assert not z.exact and z.method == "importance" and z.report.samples == 20_000
+        low, high = z.interval
+        assert low <= float(z) <= high
+        assert abs(float(z) - truth) < 0.1  # the proposal is close: errors are small
+        covered += low <= truth <= high
+    assert covered >= 8  # a 95% interval misses about one time in twenty

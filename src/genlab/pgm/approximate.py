@@ -8,8 +8,10 @@ convergence report.
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -113,39 +115,78 @@ def _choose(engine: ExactInference, evidence: Any, columns: Sequence[str] | None
     return "approximate" if what == "map_assignment" else fallback
 
 
-MARGINAL_METHODS = ("auto", "exact", "loopy")
+MARGINAL_METHODS = ("auto", "exact", "loopy", "gibbs")
+LOG_Z_METHODS = ("auto", "exact", "loopy", "importance")
+
+
+@dataclass(frozen=True)
+class GibbsReport:
+    """A Gibbs run behind marginals: chains, sweeps averaged, seconds."""
+
+    chains: int
+    sweeps: int
+    seconds: float
+
+    def describe(self) -> str:
+        return (f"Gibbs sampling: {self.chains} chains, {self.sweeps} sweeps averaged "
+                f"(Rao-Blackwellised), {self.seconds:.2f} s")
+
+
+def _one_row_marginals(graph: FactorGraph, row: dict[str, int], method: str,
+                       options: dict[str, Any]) -> tuple[dict[str, np.ndarray], Any]:
+    if method == "gibbs":
+        from genlab.pgm.sampling import gibbs_marginals
+
+        t0 = time.perf_counter()
+        values, sweeps = gibbs_marginals(graph, row, **options)
+        return values, GibbsReport(int(options.get("chains", 64)), sweeps,
+                                   time.perf_counter() - t0)
+    result = loopy_bp(graph, row, mode="sum", **options)
+    return result.marginals, result.report
 
 
 def marginals(engine: ExactInference, evidence: Any, columns: Sequence[str] | None,
               method: str, options: dict[str, Any]) -> Marginals:
-    """Marginals by the exact contraction or loopy BP (`options` go to `LoopyBP`)."""
+    """Marginals by the exact contraction, loopy BP (`options` go to `LoopyBP`) or Gibbs
+    sampling (`options` go to `gibbs_marginals`)."""
     method = _choose(engine, evidence, columns, "marginals", method, MARGINAL_METHODS,
                      "exact", "loopy")
     if method == "exact":
         return Marginals(engine.marginals(evidence, columns=columns), exact=True,
                          method="exact")
-    results = [loopy_bp(engine.graph, row, mode="sum", **options)
+    results = [_one_row_marginals(engine.graph, row, method, options)
                for row in evidence_rows(engine.graph, evidence, columns)]
-    worst = max(results, key=lambda r: r.report.residual).report
+    report = results[0][1] if len(results) == 1 else \
+        max((r for _, r in results), key=lambda r: getattr(r, "residual", 0.0))
     if not _batched(evidence):
-        return Marginals(results[0].marginals, exact=False, method="loopy", report=worst)
-    stacked = {v: np.stack([r.marginals[v] for r in results]) for v in engine.graph.variables}
-    return Marginals(stacked, exact=False, method="loopy", report=worst)
+        return Marginals(results[0][0], exact=False, method=method, report=report)
+    stacked = {v: np.stack([r[v] for r, _ in results]) for v in engine.graph.variables}
+    return Marginals(stacked, exact=False, method=method, report=report)
 
 
 def log_partition(engine: ExactInference, evidence: Any, columns: Sequence[str] | None,
                   method: str, options: dict[str, Any]) -> Any:
-    """log Z by the exact contraction or the Bethe free energy of loopy BP."""
-    method = _choose(engine, evidence, columns, "log_partition", method, MARGINAL_METHODS,
+    """log Z by the exact contraction, the Bethe free energy of loopy BP, or importance
+    sampling with BP's beliefs as the proposal (with a 95% confidence interval)."""
+    method = _choose(engine, evidence, columns, "log_partition", method, LOG_Z_METHODS,
                      "exact", "loopy")
     if method == "exact":
         value = engine.log_partition(evidence, columns=columns)
         return value if _batched(evidence) else LogZ(value, exact=True, method="exact")
-    answers = [_bethe_log_z(engine.graph, row, options)
+    estimate = _bethe_log_z if method == "loopy" else _importance_log_z
+    answers = [estimate(engine.graph, row, options)
                for row in evidence_rows(engine.graph, evidence, columns)]
     if _batched(evidence):
         return np.array([float(a) for a in answers])
     return answers[0]
+
+
+def _importance_log_z(graph: FactorGraph, evidence: dict[str, int], options: dict[str, Any]
+                      ) -> LogZ:
+    from genlab.pgm.importance import importance_log_partition
+
+    value, interval, report = importance_log_partition(graph, evidence, **options)
+    return LogZ(value, exact=False, method="importance", report=report, interval=interval)
 
 
 def _bethe_log_z(graph: FactorGraph, evidence: dict[str, int], options: dict[str, Any]) -> LogZ:

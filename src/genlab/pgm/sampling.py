@@ -18,6 +18,7 @@ state names (categorical columns) unless ``as_codes=True``.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,10 +31,12 @@ from genlab.pgm.models.bayesian_network import BayesianNetwork
 
 __all__ = [
     "METHODS",
+    "GibbsChains",
     "WeightedSample",
     "conditional_tables",
     "forward_codes",
     "gibbs_codes",
+    "gibbs_marginals",
     "likelihood_weighting",
     "sample",
 ]
@@ -165,6 +168,53 @@ def _require_network(model: Any, method: str) -> None:
 # ----------------------------------------------------------------------------------------------
 # Gibbs
 # ----------------------------------------------------------------------------------------------
+class GibbsChains:
+    """`chains` Gibbs chains of a factor graph with evidence clamped, swept in parallel (one
+    variable at a time, every chain at once). A conditional that is zero everywhere (a chain
+    in an impossible state) is replaced by uniform, so chains can leave it."""
+
+    def __init__(self, model: Any, evidence: Mapping[str, Any] | None, chains: int,
+                 rng: np.random.Generator) -> None:
+        fg = model.to_factor_graph()
+        self.rng, self.chains = rng, chains
+        clamp = fg.encode_evidence(evidence)
+        self.variables = fg.variables
+        index = {v: i for i, v in enumerate(self.variables)}
+        self.cards = [fg.cards[v] for v in self.variables]
+        if isinstance(model, BayesianNetwork):  # start where the evidence is possible
+            start, _ = _ForwardSampler(model).run(chains, rng, clamp)
+            order = [index[v] for v in model.variables]
+            self.state = np.empty((chains, len(self.variables)), dtype=np.intp)
+            self.state[:, order] = start
+        else:
+            self.state = np.stack([rng.integers(c, size=chains) for c in self.cards],
+                                  axis=1).astype(np.intp).reshape(chains, len(self.variables))
+            for v, s in clamp.items():
+                self.state[:, index[v]] = s
+        self.free = [index[v] for v in self.variables if v not in clamp]
+        self.blankets = conditional_tables(fg, index)
+
+    def sweep(self, conditionals: list[np.ndarray] | None = None) -> None:
+        """One sweep over the free variables; with `conditionals` (one (card,) array per
+        variable), add each variable's conditional distributions summed over the chains
+        (the Rao-Blackwellised marginal estimate, lower variance than counting states)."""
+        state, rng, chains = self.state, self.rng, self.chains
+        with np.errstate(divide="ignore"):
+            for i in self.free:
+                logits = np.zeros((chains, self.cards[i]))
+                for table, others in self.blankets[i]:
+                    logits += table[tuple(state[:, j] for j in others)]
+                peak = logits.max(axis=1, keepdims=True)
+                stuck = ~np.isfinite(peak[:, 0])
+                p = np.exp(logits - np.where(stuck[:, None], 0.0, peak))
+                p[stuck] = 1.0
+                cdf = np.cumsum(p, axis=1)
+                if conditionals is not None:
+                    conditionals[i] += (p / cdf[:, -1:]).sum(axis=0)
+                u = rng.random(chains) * cdf[:, -1]
+                state[:, i] = np.minimum((cdf <= u[:, None]).sum(axis=1), self.cards[i] - 1)
+
+
 def gibbs_codes(
     model: Any,
     n: int,
@@ -177,49 +227,61 @@ def gibbs_codes(
 ) -> np.ndarray:
     """Gibbs samples (n, V) of any factor graph with evidence, columns in the graph's
     variable order: `chains` chains swept in parallel (default min(n, 256)), `burn_in` sweeps
-    dropped, then every `thin`-th sweep kept. A conditional that is zero everywhere (a chain
-    in an impossible state) is replaced by uniform, so chains can leave it."""
-    fg = model.to_factor_graph()
+    dropped, then every `thin`-th sweep kept."""
     rng = np.random.default_rng(seed)
     n = int(n)
     if n < 0 or burn_in < 0 or thin < 1:
         raise ModelError(f"need n >= 0, burn_in >= 0, thin >= 1; got {n}, {burn_in}, {thin}")
     chains = max(1, min(n, 256) if chains is None else int(chains))
-    clamp = fg.encode_evidence(evidence)
-    variables = fg.variables
-    index = {v: i for i, v in enumerate(variables)}
-    cards = [fg.cards[v] for v in variables]
-    if isinstance(model, BayesianNetwork):  # start where the evidence is possible, if can be
-        start, _ = _ForwardSampler(model).run(chains, rng, clamp)
-        order = [index[v] for v in model.variables]
-        state = np.empty((chains, len(variables)), dtype=np.intp)
-        state[:, order] = start
-    else:
-        state = np.stack([rng.integers(c, size=chains) for c in cards], axis=1).astype(np.intp)
-        for v, s in clamp.items():
-            state[:, index[v]] = s
-    free = [index[v] for v in variables if v not in clamp]
-    blankets = conditional_tables(fg, index)
+    gibbs = GibbsChains(model, evidence, chains, rng)
     sweeps = burn_in + math.ceil(n / chains) * thin
     kept: list[np.ndarray] = []
-    with np.errstate(divide="ignore"):
-        for sweep in range(sweeps):
-            for i in free:
-                logits = np.zeros((chains, cards[i]))
-                for table, others in blankets[i]:
-                    logits += table[tuple(state[:, j] for j in others)]
-                peak = logits.max(axis=1, keepdims=True)
-                stuck = ~np.isfinite(peak[:, 0])
-                p = np.exp(logits - np.where(stuck[:, None], 0.0, peak))
-                p[stuck] = 1.0
-                cdf = np.cumsum(p, axis=1)
-                u = rng.random(chains) * cdf[:, -1]
-                state[:, i] = np.minimum((cdf <= u[:, None]).sum(axis=1), cards[i] - 1)
-            if sweep >= burn_in and (sweep - burn_in) % thin == thin - 1:
-                kept.append(state.copy())
+    for sweep in range(sweeps):
+        gibbs.sweep()
+        if sweep >= burn_in and (sweep - burn_in) % thin == thin - 1:
+            kept.append(gibbs.state.copy())
     if not kept:
-        return np.empty((0, len(variables)), dtype=np.intp)
+        return np.empty((0, len(gibbs.variables)), dtype=np.intp)
     return np.concatenate(kept)[:n]
+
+
+def gibbs_marginals(
+    model: Any,
+    evidence: Mapping[str, Any] | None = None,
+    seed: Seed = None,
+    *,
+    chains: int = 64,
+    burn_in: int = 50,
+    sweeps: int = 1000,
+    time_limit: float | None = None,
+) -> tuple[dict[str, np.ndarray], int]:
+    """Posterior marginals by Gibbs sampling: `chains` chains, `burn_in` sweeps dropped, then
+    Rao-Blackwellised averages of the conditionals over up to `sweeps` sweeps or
+    `time_limit` seconds. (marginals of every variable, sweeps averaged)."""
+    if chains < 1 or burn_in < 0 or sweeps < 1:
+        raise ModelError(f"need chains >= 1, burn_in >= 0, sweeps >= 1; got {chains}, "
+                         f"{burn_in}, {sweeps}")
+    t0 = time.perf_counter()
+    gibbs = GibbsChains(model, evidence, int(chains), np.random.default_rng(seed))
+    totals = [np.zeros(c) for c in gibbs.cards]
+    for _ in range(burn_in):
+        gibbs.sweep()
+        if time_limit is not None and time.perf_counter() - t0 > time_limit / 4:
+            break  # keep most of a short budget for the averages
+    done = 0
+    while done < sweeps:
+        gibbs.sweep(totals)
+        done += 1
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            break
+    out: dict[str, np.ndarray] = {}
+    free = set(gibbs.free)
+    for i, v in enumerate(gibbs.variables):
+        if i in free:
+            out[v] = totals[i] / totals[i].sum()
+        else:  # observed: a point mass at its state
+            out[v] = np.eye(gibbs.cards[i])[gibbs.state[0, i]]
+    return out, done
 
 
 def conditional_tables(fg: Any, index: Mapping[str, int]
