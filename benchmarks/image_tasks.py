@@ -24,6 +24,11 @@ from pathlib import Path
 from typing import Any
 
 PHOTO_TASKS = ("superres", "inpaint", "colorize", "uncrop")
+# Photo inpainting is scored on 25% holes of 128-px crops (64-px holes): it trains on 128-px
+# crops (4 per batch, the same pixels per step as 16 of 64 px) with one more U-Net halving,
+# so the holes it learns on are as large as the ones it is judged on (hole PSNR 17.85 dB
+# against 17.58 dB for 64-px training, one 10-minute run each).
+TASK_FLAGS = {("photos", "inpaint"): ["--crop", "128", "--batch-size", "4", "--depth", "5"]}
 MNIST_TASKS = ("superres", "inpaint", "uncrop")
 
 
@@ -47,7 +52,8 @@ def train_all(jobs: list[tuple[str, str, bool, float, Path]], parallel: int, ext
             data, task, l1_only, minutes, out = pending.pop(0)
             cmd = [sys.executable, "-m", "genlab.cli.main", "image", "train", task, "--data",
                    data, "--minutes", str(minutes), "--threads", "1", "--no-progress",
-                   "--out", str(out), *extra, *(["--l1-only"] if l1_only else [])]
+                   "--out", str(out), *extra, *TASK_FLAGS.get((data, task), []),
+                   *(["--l1-only"] if l1_only else [])]
             print("  $", " ".join(cmd[1:]), flush=True)
             running.append((subprocess.Popen(cmd), (data, task, l1_only)))
         time.sleep(2)

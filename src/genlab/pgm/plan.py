@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import opt_einsum
 
-__all__ = ["PLANNERS", "ContractionPlan", "Step", "plan_contraction"]
+__all__ = ["PLANNERS", "ContractionPlan", "Step", "elimination_order", "plan_contraction"]
 
 Scope = tuple[int, ...]
 
@@ -171,7 +171,7 @@ def _plan_greedy(scopes: Sequence[Scope], sizes: Sequence[int], keep: Scope) -> 
     return _pairs_from_opt_einsum_path(len(scopes), path)
 
 
-def _elimination_order(
+def elimination_order(
     scopes: Sequence[Scope], sizes: Sequence[int], keep: Scope, score: str
 ) -> list[int]:
     """A greedy elimination order of the interaction graph (variables not in `keep`).
@@ -238,7 +238,7 @@ def _elimination_pairs(
     pairs: list[tuple[int, int]] = []
     next_slot = n
     entries = {i: _size(s, sizes) for i, s in enumerate(scopes)}  # slot -> table size
-    for v in _elimination_order(scopes, sizes, keep, score):
+    for v in elimination_order(scopes, sizes, keep, score):
         group = sorted(holders.pop(v), key=entries.__getitem__)
         if len(group) < 2:
             if group:  # a lone holder sums v out inside its next pairwise step
