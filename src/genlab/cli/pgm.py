@@ -191,8 +191,9 @@ def solve(
     out: Path | None = typer.Option(None, "--out", "-o", help="Result file (default MODEL.TASK)."),
     method: str = typer.Option(
         "auto", help="auto: exact when the contraction fits the memory budget, else "
-        "approximate; exact: contraction only (fails when too wide); approximate: loopy BP "
-        "(MAP: max-product BP + local search)."),
+        "approximate (MAP: branch and bound, proven optimal when it finishes); exact: "
+        "contraction only (fails when too wide); search: MAP by branch and bound; "
+        "approximate: loopy BP (MAP: max-product BP + local search)."),
     time_limit: float = typer.Option(
         60.0, "--time-limit", help="Seconds an approximate method may run."),
     planner: str = PLANNER_OPT,
@@ -230,8 +231,9 @@ def solve(
             record["log10_Z"] = answer.value
         if task == "MAP":
             record["log_score"] = answer.log_score
+            record["bound"] = answer.bound
         bp = getattr(answer.report, "bp", answer.report)
-        if bp is not None:
+        if bp is not None and hasattr(bp, "converged"):
             record["convergence"] = {"iterations": bp.iterations, "residual": bp.residual,
                                      "converged": bp.converged}
         print(json.dumps(record))

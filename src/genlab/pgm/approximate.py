@@ -61,9 +61,12 @@ class LogZ(float):
 
 
 def warn_approximate(what: str, reason: str, method: str) -> None:
-    """The one place `auto` announces a switch to an approximate method."""
-    warnings.warn(f"{what}: {reason}; answering approximately by {method} (the result has "
-                  "exact=False and a convergence report)", ApproximationWarning, stacklevel=3)
+    """The one place `auto` announces a switch away from the exact contraction."""
+    outcome = ("exact only if the search finishes: the result's `exact` and `bound` say"
+               if what == "map_assignment" else
+               "approximately: the result has exact=False and a convergence report")
+    warnings.warn(f"{what}: {reason}; answering by {method} ({outcome})",
+                  ApproximationWarning, stacklevel=3)
 
 
 def _batched(evidence: Any) -> bool:
@@ -112,7 +115,7 @@ def _choose(engine: ExactInference, evidence: Any, columns: Sequence[str] | None
     if reason is None:
         return exact_name
     warn_approximate(what, reason, fallback)
-    return "approximate" if what == "map_assignment" else fallback
+    return "search" if what == "map_assignment" else fallback
 
 
 MARGINAL_METHODS = ("auto", "exact", "loopy", "gibbs")
@@ -199,25 +202,28 @@ def _bethe_log_z(graph: FactorGraph, evidence: dict[str, int], options: dict[str
     return LogZ(result.log_partition, exact=False, method="loopy", report=result.report)
 
 
-MAP_METHODS = ("auto", "contract", "approximate")
+MAP_METHODS = ("auto", "contract", "search", "approximate")
 
 
 def map_assignment(engine: ExactInference, evidence: Any, columns: Sequence[str] | None,
                    method: str, options: dict[str, Any]) -> MapResult:
-    """MAP by the exact max-product contraction or by max-product BP + local search."""
+    """MAP by the exact max-product contraction, by branch and bound (exact when it finishes,
+    started from the approximate answer), or by max-product BP + local search."""
     from genlab.pgm.inference import MapResult
-    from genlab.pgm.mpe import approximate_map
+    from genlab.pgm.mpe import approximate_map, searched_map
 
     method = _choose(engine, evidence, columns, "map_assignment", method, MAP_METHODS,
-                     "contract", "max-product loopy BP and local search")
+                     "contract", "branch-and-bound search")
     if method == "contract":
         return engine.map_assignment(evidence, columns=columns)
     graph = engine.graph
-    results = [approximate_map(graph, row, **options)
-               for row in evidence_rows(graph, evidence, columns)]
+    solve = searched_map if method == "search" else approximate_map
+    results = [solve(graph, row, **options) for row in evidence_rows(graph, evidence, columns)]
     if not _batched(evidence):
         return results[0]
     assignment = {v: np.array([r.assignment[v] for r in results]) for v in graph.variables}
     return MapResult(assignment, np.array([r.log_probability for r in results]), graph.states,
-                     exact=False, method="approximate",
-                     report=max((r.report for r in results), key=lambda b: b.residual))
+                     exact=all(r.exact for r in results), method=method,
+                     bound=np.array([r.bound if r.bound is not None else np.nan
+                                     for r in results]),
+                     report=[r.report for r in results])

@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from genlab.pgm.errors import ZeroEvidenceError
 from genlab.pgm.loopy import BPReport, LoopyBP
 from genlab.pgm.models.factor_graph import FactorGraph
 from genlab.pgm.sampling import conditional_tables
 
-__all__ = ["ApproximateMapReport", "approximate_map", "local_search"]
+__all__ = ["ApproximateMapReport", "approximate_map", "local_search", "neighbourhood_search",
+           "searched_map"]
 
 
 @dataclass(frozen=True)
@@ -92,3 +94,99 @@ def approximate_map(graph: FactorGraph, evidence: Mapping[str, Any] | None = Non
                                   time.perf_counter() - t0)
     return MapResult(assignment, graph.log_score(assignment), graph.states, exact=False,
                      method="approximate", report=report)
+
+
+def neighbourhood_search(graph: FactorGraph, assignment: Mapping[str, int],
+                         free: list[str], deadline: float, seed: int = 0, size: int = 10,
+                         max_size: int = 40) -> tuple[dict[str, int], int, int]:
+    """Large-neighbourhood search: again and again, free a connected set of `size`
+    variables, keep the rest at the incumbent, and replace the set by its exact MAP given the
+    rest (the contraction engine on the small conditioned model). The score never decreases;
+    the neighbourhood grows when a round of tries finds nothing. (assignment, steps, moves)."""
+    from genlab.pgm.factor import Factor
+    from genlab.pgm.inference import ExactInference
+
+    rng = np.random.default_rng(seed)
+    current = dict(assignment)
+    free_set = set(free)
+    touching: dict[str, list[Factor]] = {v: [] for v in free}
+    neighbours: dict[str, set[str]] = {v: set() for v in free}
+    for f in graph.factors:
+        scope = [v for v in f.variables if v in free_set]
+        for v in scope:
+            touching[v].append(f)
+            neighbours[v].update(scope)
+    candidates = [v for v in free if neighbours[v] - {v}]
+    if not candidates:
+        return current, 0, 0
+
+    def broken() -> list[str]:
+        """Variables of the factors the assignment violates (zero), where repair starts."""
+        return [v for f in graph.factors if f.value(current) == 0 for v in f.variables
+                if v in free_set and neighbours[v] - {v}]
+
+    steps = moves = failures = 0
+    repair = broken()
+    while time.perf_counter() < deadline:
+        pool = repair or candidates
+        hood: list[str] = [pool[int(rng.integers(len(pool)))]]
+        seen = set(hood)
+        frontier = list(hood)
+        while frontier and len(hood) < size:  # breadth-first, neighbours in random order
+            v = frontier.pop(0)
+            around = [u for u in neighbours[v] if u not in seen]
+            for k in rng.permutation(len(around)):
+                if len(hood) >= size:
+                    break
+                seen.add(around[k])
+                hood.append(around[k])
+                frontier.append(around[k])
+        factors = {id(f): f for v in hood for f in touching[v]}.values()
+        local = [f.reduce({u: current[u] for u in f.variables if u not in seen})
+                 for f in factors]
+        sub = FactorGraph([f for f in local if f.variables],
+                          cards={v: graph.card(v) for v in hood})
+        before = sub.log_score({v: current[v] for v in hood})
+        steps += 1
+        try:
+            best = ExactInference(sub).map_assignment()
+        except ZeroEvidenceError:  # nothing fits the rest here
+            best = None
+        if best is not None and best.log_probability > before + 1e-9 * max(1.0, abs(before)):
+            current.update({v: int(best.assignment[v]) for v in hood})
+            moves += 1
+            failures = 0
+            if repair:
+                repair = broken()
+        else:
+            failures += 1
+        if len(seen) >= len(candidates):  # the neighbourhood was everything: solved exactly
+            break
+        if failures >= 2 * len(candidates) // size + 10:
+            if size >= max_size:
+                break  # nothing more to find at the largest size
+            size, failures = size + max(1, size // 4), 0
+    return current, steps, moves
+
+
+def searched_map(graph: FactorGraph, evidence: Mapping[str, Any] | None = None, *,
+                 time_limit: float | None = 60.0, node_limit: int | None = None,
+                 ibound: int | None = None, max_entries: int = 1 << 24,
+                 damping: float = 0.5) -> Any:
+    """MAP by branch and bound, started from the best assignment found first by max-product
+    BP and local search (at most 15% of the time) then large-neighbourhood search (a
+    quarter): `exact` when the search finishes, else that assignment with an upper bound on
+    the optimum."""
+    from genlab.pgm.search import branch_and_bound
+
+    t0 = time.perf_counter()
+    budget = 60.0 if time_limit is None else float(time_limit)
+    first = approximate_map(graph, evidence, damping=damping, time_limit=0.15 * budget)
+    incumbent = dict(first.assignment)
+    clamp = graph.encode_evidence(evidence)
+    free = [v for v in graph.variables if v not in clamp]
+    incumbent, _, _ = neighbourhood_search(graph, incumbent, free, t0 + 0.4 * budget)
+    left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0))
+    start = incumbent if np.isfinite(graph.log_score(incumbent)) else None
+    return branch_and_bound(graph, evidence, time_limit=left, node_limit=node_limit,
+                            ibound=ibound, max_entries=max_entries, incumbent=start)

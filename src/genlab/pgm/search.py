@@ -14,6 +14,7 @@ carries the best bound among the open nodes, so the gap is known.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -152,14 +153,85 @@ def _reduce(graph: FactorGraph, evidence: Mapping[str, int]) -> _Problem:
     return _Problem(search, cards, tables, constant, idle)
 
 
+class _Stop(Exception):
+    """The time or node limit ran out inside the search."""
+
+
+@dataclass
+class _Heuristic:
+    """Mini-bucket elimination along the search order, laid out for AND/OR search: the
+    pseudo tree (bucket tree), each node's own functions, and each subtree's heuristic — the
+    mini-bucket messages that leave it (their scopes are all ancestors)."""
+
+    parent: list[int]
+    children: list[list[int]]
+    own: list[list[Table]]
+    leaving: list[list[Table]]
+    subtree: list[np.ndarray]
+    root_bound: float
+    entries: int
+
+
+def _heuristic(problem: _Problem, ibound: int) -> _Heuristic:
+    cards, n = problem.cards, len(problem.cards)
+    buckets: list[list[Table]] = [[] for _ in range(n)]
+    induced: list[set[int]] = [set() for _ in range(n)]
+    own: list[list[Table]] = [[] for _ in range(n)]
+    for table in problem.tables:
+        buckets[table[0][-1]].append(table)
+        own[table[0][-1]].append(table)
+        induced[table[0][-1]].update(table[0])
+    parent = [-1] * n
+    produced: list[list[tuple[Table, int]]] = [[] for _ in range(n)]  # message, its target
+    root, entries = problem.constant, 0
+    for p in range(n - 1, -1, -1):
+        rest = induced[p] - {p}
+        if rest:  # the exact bucket's message goes to its deepest variable: the tree parent
+            parent[p] = max(rest)
+            induced[parent[p]].update(rest)
+        combined = [_combine(members, cards) for members in _partition(buckets[p], ibound)]
+        for union, total in _moment_match(combined):
+            entries += total.size
+            message = total.max(axis=-1)
+            if len(union) > 1:
+                buckets[union[-2]].append((union[:-1], message))
+                produced[p].append(((union[:-1], message), union[-2]))
+            else:
+                root += float(message)
+                produced[p].append((((), np.asarray(message)), -1))
+    children: list[list[int]] = [[] for _ in range(n)]
+    for p in range(n):
+        if parent[p] >= 0:
+            children[parent[p]].append(p)
+    depth = [0] * n
+    for p in range(n):  # parents come first in search order
+        depth[p] = depth[parent[p]] + 1 if parent[p] >= 0 else 0
+    leaving: list[list[Table]] = [[] for _ in range(n)]
+    for q in range(n):  # a message leaves every subtree from q up to below its target
+        for message, target in produced[q]:
+            c = q
+            while c >= 0 and c != target:
+                leaving[c].append(message)
+                c = parent[c]
+    members: list[list[int]] = [[p] for p in range(n)]
+    for p in range(n - 1, -1, -1):
+        if parent[p] >= 0:
+            members[parent[p]].extend(members[p])
+    subtree = [np.array(sorted(m), dtype=np.intp) for m in members]
+    return _Heuristic(parent, children, own, leaving, subtree, root, entries)
+
+
 def branch_and_bound(graph: FactorGraph, evidence: Mapping[str, Any] | None = None, *,
                      time_limit: float | None = 60.0, node_limit: int | None = None,
                      ibound: int | None = None, max_entries: int = 1 << 24,
                      incumbent: Mapping[str, int] | None = None) -> Any:
-    """The MAP of `graph` given `evidence` by branch and bound (a `MapResult`; `exact` when
-    proven optimal, else `bound` is an upper bound on the optimal log score). `incumbent` is
-    a starting assignment (e.g. from loopy BP and local search); the i-bound is the largest
-    whose heuristic tables fit in `max_entries` unless given."""
+    """The MAP of `graph` given `evidence` by AND/OR branch and bound (a `MapResult`; `exact`
+    when proven optimal, else `bound` is an upper bound on the optimal log score).
+
+    The search follows the pseudo tree of a min-fill elimination order, so independent
+    parts of the model are solved separately; `incumbent` (e.g. loopy BP + local search)
+    prunes from the start; the i-bound is the largest whose heuristic tables fit in
+    `max_entries` unless given."""
     from genlab.pgm.inference import MapResult
 
     t0 = time.perf_counter()
@@ -167,89 +239,105 @@ def branch_and_bound(graph: FactorGraph, evidence: Mapping[str, Any] | None = No
     problem = _reduce(graph, clamp)
     if problem.constant == -math.inf:
         raise ZeroEvidenceError("branch and bound: a factor is zero at the evidence")
-    cards, n = problem.cards, len(problem.cards)
-    scopes = [s for s, _ in problem.tables]
-    ibound = mini_bucket_ibound(scopes, cards, max_entries) if ibound is None else int(ibound)
-    # mini-bucket elimination: per level, what to add (tables ending at that variable) and
-    # what to subtract (the messages its bucket produced, which stood in for them)
-    buckets: list[list[Table]] = [[] for _ in range(n)]
-    for table in problem.tables:
-        buckets[table[0][-1]].append(table)
-    adds: list[list[Table]] = [[] for _ in range(n)]
-    subtracts: list[list[Table]] = [[] for _ in range(n)]
-    root = problem.constant
-    entries = 0
-    for p in range(n - 1, -1, -1):
-        adds[p] = list(buckets[p])
-        combined = [_combine(members, cards) for members in _partition(buckets[p], ibound)]
-        for union, total in _moment_match(combined):
-            entries += total.size
-            message = total.max(axis=-1)
-            if len(union) > 1:
-                buckets[union[-2]].append((union[:-1], message))
-                subtracts[p].append((union[:-1], message))
-            else:
-                root += float(message)
-                subtracts[p].append(((), np.asarray(message)))
-    lookups = [[(table, scope[:-1]) for scope, table in adds[p]] for p in range(n)]
-    minus = [[(table, scope) for scope, table in subtracts[p]] for p in range(n)]
+    n = len(problem.cards)
+    ibound = mini_bucket_ibound([s for s, _ in problem.tables], problem.cards, max_entries) \
+        if ibound is None else int(ibound)
+    h = _heuristic(problem, ibound)
+    deadline = None if time_limit is None else t0 + time_limit
+    x = np.zeros(n, dtype=np.intp)  # the current path
+    solution = np.zeros(n, dtype=np.intp)  # each solved subtree's best, written on success
+    nodes = 0
 
-    x = np.zeros(n, dtype=np.intp)
-    best, best_x = -math.inf, None
+    def values(tables: list[Table], p: int) -> np.ndarray | float:
+        """Σ of tables at the current path, as a vector over x_p where p is in scope."""
+        total: np.ndarray | float = 0.0
+        for scope, table in tables:
+            total = total + table[tuple(slice(None) if q == p else x[q] for q in scope)]
+        return total
+
+    def solve(p: int, need: float) -> float:
+        """The best value of subtree p given the path above, if it exceeds `need` (its best
+        assignment is then in `solution`); else some value ≤ need."""
+        nonlocal nodes
+        nodes += 1
+        if nodes % 512 == 0 and ((deadline is not None and time.perf_counter() > deadline)
+                                 or (node_limit is not None and nodes >= node_limit)):
+            raise _Stop
+        card = int(problem.cards[p])
+        local = np.broadcast_to(values(h.own[p], p), (card,))
+        kids = h.children[p]
+        child_h = [np.broadcast_to(values(h.leaving[c], p), (card,)) for c in kids]
+        upper = local + (np.sum(child_h, axis=0) if kids else 0.0)
+        best, found, saved = need, False, None
+        for v in np.argsort(-upper, kind="stable"):
+            if upper[v] <= best + _slack(best):
+                break
+            x[p] = v
+            total, remaining = float(local[v]), float(upper[v] - local[v])
+            for c, hc in zip(kids, child_h, strict=True):
+                remaining -= float(hc[v])
+                child_need = best - total - remaining
+                value = solve(c, child_need)
+                if value <= child_need + _slack(child_need):
+                    break
+                total += value
+            else:
+                if total > best + _slack(best):
+                    best, found = total, True
+                    solution[p] = v
+                    saved = solution[h.subtree[p]].copy()
+        if not found:
+            return -math.inf
+        solution[h.subtree[p]] = saved
+        return best
+
+    start = None
     if incumbent is not None:
         start = np.array([int(incumbent[v]) for v in problem.variables], dtype=np.intp)
-        best = _score(problem, start)
-        best_x = start if best > -math.inf else None
-
-    def expand(p: int, f_parent: float) -> list[tuple[float, int]]:
-        delta = np.zeros(int(cards[p]))
-        for table, others in lookups[p]:
-            delta = delta + table[tuple(x[o] for o in others)]
-        for table, scope in minus[p]:
-            delta = delta - float(table[tuple(x[o] for o in scope)])
-        bounds = f_parent + delta
-        keep = np.flatnonzero(bounds > best + _slack(best))
-        keep = keep[np.argsort(bounds[keep], kind="stable")]  # best last: popped first
-        return [(float(bounds[k]), int(k)) for k in keep]
-
-    nodes, stopped = 0, ""
-    frames = [expand(0, root)] if n else []
-    deadline = None if time_limit is None else t0 + time_limit
-    while frames:
-        candidates = frames[-1]
-        if not candidates or candidates[-1][0] <= best + _slack(best):
-            frames.pop()
-            continue
-        bound, value = candidates.pop()
-        p = len(frames) - 1
-        x[p] = value
-        nodes += 1
-        if p == n - 1:
-            best, best_x = bound, x.copy()
-            continue
-        frames.append(expand(p + 1, bound))
-        if nodes % 256 == 0:
-            if deadline is not None and time.perf_counter() > deadline:
-                stopped = "time limit"
+    target = _score(problem, start) - problem.constant if start is not None else -math.inf
+    roots = [p for p in range(n) if h.parent[p] < 0]
+    root_h = [float(values(h.leaving[r], -1)) for r in roots]
+    if h.root_bound == -math.inf:  # the bound is admissible: nothing has positive probability
+        raise ZeroEvidenceError("branch and bound: no assignment has positive probability "
+                                "given the evidence (the mini-bucket bound is zero)")
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 4 * n + 1000))
+    stopped = ""
+    try:  # the roots are independent: each must beat what the others leave to the target
+        total, remaining, improved = 0.0, sum(root_h), True
+        for r, hr in zip(roots, root_h, strict=True):
+            remaining -= hr
+            need = target - total - remaining
+            value = solve(r, need)
+            if value <= need + _slack(need):
+                improved = False
                 break
-            if node_limit is not None and nodes >= node_limit:
-                stopped = "node limit"
-                break
+            total += value
+    except _Stop:
+        stopped, improved = "time limit" if node_limit is None or nodes < node_limit \
+            else "node limit", False
+    finally:
+        sys.setrecursionlimit(limit)
     proven = not stopped
-    open_bound = max((c[-1][0] for c in frames if c), default=-math.inf)
-    upper = best if proven else max(best, open_bound)
-    if best_x is None:
-        if proven:
-            raise ZeroEvidenceError("branch and bound: no assignment has positive "
-                                    "probability given the evidence")
-        best_x = x.copy()  # nothing found in time: the last partial path, completed by 0s
+    if improved and roots:
+        found_x = solution
+    elif start is not None:
+        found_x = start
+    elif not roots:
+        found_x = solution
+    elif proven:
+        raise ZeroEvidenceError("branch and bound: no assignment has positive probability "
+                                "given the evidence")
+    else:
+        found_x = x  # nothing complete in time: the last path
     assignment = dict(clamp)
-    assignment.update({v: int(s) for v, s in zip(problem.variables, best_x, strict=True)})
+    assignment.update({v: int(s) for v, s in zip(problem.variables, found_x, strict=True)})
     assignment.update(dict.fromkeys(problem.idle, 0))
     ordered = {v: assignment[v] for v in graph.variables}
     score = graph.log_score(ordered)
-    report = SearchReport(proven, nodes, time.perf_counter() - t0, ibound, entries, root,
-                          upper, score, stopped or "exhausted")
+    upper = score if proven else max(score, h.root_bound)
+    report = SearchReport(proven, nodes, time.perf_counter() - t0, ibound, h.entries,
+                          h.root_bound, upper, score, stopped or "exhausted")
     return MapResult(ordered, score, graph.states, exact=proven, method="search",
                      bound=upper, report=report)
 

@@ -39,7 +39,7 @@ def load_uai_problem(
     return model, ev
 
 
-METHODS = ("auto", "exact", "approximate")
+METHODS = ("auto", "exact", "search", "approximate")
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class UAIAnswer:
     why: str = ""
     report: Any = None
     log_score: float | None = None  # MAP: log Π ψ at the assignment
+    bound: float | None = None  # MAP: an upper bound on the optimal log score, when known
 
     @property
     def label(self) -> str:
@@ -62,6 +63,9 @@ class UAIAnswer:
         if self.exact:
             return "proven optimal" if self.task == "MAP" else "exact"
         detail = self.report.describe() if self.report is not None else self.method
+        if self.bound is not None and self.log_score is not None and math.isfinite(self.bound):
+            return (f"bounded: log score {self.log_score:.6g}, optimum ≤ {self.bound:.6g} "
+                    f"(gap {self.bound - self.log_score:.4g}; {detail})")
         return f"approximate ({detail})"
 
 
@@ -79,7 +83,9 @@ def solve_uai(engine: ExactInference, task: str, evidence: dict[str, int],
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     options = {} if time_limit is None else {"time_limit": float(time_limit)}
     variables = engine.graph.variables
-    names = {"exact": "contract" if task == "MAP" else "exact",
+    if method == "search" and task != "MAP":
+        raise ValueError("method 'search' (branch and bound) answers MAP only")
+    names = {"exact": "contract" if task == "MAP" else "exact", "search": "search",
              "approximate": "approximate" if task == "MAP" else "loopy", "auto": "auto"}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", approx.ApproximationWarning)
@@ -96,9 +102,12 @@ def solve_uai(engine: ExactInference, task: str, evidence: dict[str, int],
             value = np.array([best.assignment[v] for v in variables], dtype=np.intp)
             exact, used, report = best.exact, best.method, best.report
             score = float(best.log_probability)
+            bound = None if best.bound is None else float(best.bound)
     why = "; ".join(str(w.message) for w in caught
                     if issubclass(w.category, approx.ApproximationWarning))
-    return UAIAnswer(task, value, exact, used, why, report, score if task == "MAP" else None)
+    if task != "MAP":
+        return UAIAnswer(task, value, exact, used, why, report)
+    return UAIAnswer(task, value, exact, used, why, report, score, bound)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,112 @@
+"""MAP by AND/OR branch and bound: equal to brute force on random small models (zeros,
+evidence, ties), never "proven" falsely, bounds that hold when stopped early."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from genlab.pgm import ZeroEvidenceError, map_assignment
+from genlab.pgm.factor import Factor
+from genlab.pgm.models.factor_graph import FactorGraph
+from genlab.pgm.search import branch_and_bound, mini_bucket_ibound
+from genlab.pgm.testing import brute_map
+from tests.conftest import shared_data
+from tests.pgm.test_loopy import grid
+
+
+def random_model(rng: np.random.Generator, zeros: bool, ties: bool) -> FactorGraph:
+    n = int(rng.integers(2, 9))
+    cards = [int(rng.integers(1, 4)) for _ in range(n)]
+    names = [f"v{i}" for i in range(n)]
+    factors = []
+    for _ in range(int(rng.integers(1, 10))):
+        k = int(rng.integers(1, min(3, n) + 1))
+        scope = list(rng.choice(n, size=k, replace=False))
+        shape = [cards[i] for i in scope]
+        table = rng.integers(1, 4, size=shape).astype(float) if ties else \
+            rng.gamma(0.7, size=shape) * 10.0 ** rng.uniform(-3, 3)
+        if zeros:
+            table = table * (rng.random(shape) > 0.3)
+        factors.append(Factor([names[i] for i in scope], table))
+    return FactorGraph(factors, cards=dict(zip(names, cards, strict=True)))
+
+
+@pytest.mark.parametrize("ibound", [1, 2, None])
+def test_branch_and_bound_equals_brute_force(ibound: int | None) -> None:
+    rng = np.random.default_rng(0 if ibound is None else ibound)
+    checked = 0
+    for trial in range(150):
+        model = random_model(rng, zeros=trial % 2 == 0, ties=trial % 3 == 0)
+        v = model.variables[int(rng.integers(len(model.variables)))]
+        evidence = {v: int(rng.integers(model.card(v)))} if trial % 4 == 0 else {}
+        _, best = brute_map(model, evidence)
+        if best == -math.inf:
+            with pytest.raises(ZeroEvidenceError):
+                branch_and_bound(model, evidence, ibound=ibound)
+            continue
+        got = branch_and_bound(model, evidence, ibound=ibound)
+        assert got.exact and got.method == "search"
+        assert got.log_probability == pytest.approx(best, abs=1e-9)
+        assert model.log_score(got.assignment) == pytest.approx(best, abs=1e-9)
+        assert all(got.assignment[k] == s for k, s in evidence.items())
+        checked += 1
+    assert checked > 80
+
+
+def test_search_agrees_with_the_contraction_and_a_good_incumbent_proves_it_fast() -> None:
+    for seed in range(6):
+        model = grid(5, 3, 1.5, seed=seed)
+        exact = map_assignment(model, method="contract")
+        found = map_assignment(model, method="search", time_limit=30)
+        assert found.exact and found.log_probability == pytest.approx(exact.log_probability)
+        with_start = branch_and_bound(model, ibound=1, incumbent=exact.assignment)
+        without = branch_and_bound(model, ibound=1)
+        assert with_start.exact and with_start.report.nodes <= without.report.nodes
+
+
+def test_stopped_search_is_not_called_optimal_and_its_bound_holds() -> None:
+    model = grid(6, 3, 2.0, seed=7)
+    optimum = map_assignment(model, method="contract").log_probability
+    stopped = branch_and_bound(model, ibound=1, node_limit=600)
+    assert not stopped.exact and stopped.report.stopped == "node limit"
+    assert stopped.log_probability <= optimum + 1e-9 <= stopped.bound + 2e-9
+    assert stopped.report.gap >= 0 and "gap" in stopped.report.describe()
+
+
+def test_the_ibound_fits_the_memory_budget() -> None:
+    model = grid(8, 3, 1.0, seed=8)
+    from genlab.pgm.search import _mini_bucket_sizes, _reduce
+
+    problem = _reduce(model, {})
+    scopes = [s for s, _ in problem.tables]
+    small = mini_bucket_ibound(scopes, problem.cards, max_entries=2_000)
+    large = mini_bucket_ibound(scopes, problem.cards, max_entries=2_000_000)
+    assert small < large
+    assert _mini_bucket_sizes(scopes, problem.cards, small)[0] <= 2_000
+    result = branch_and_bound(model, max_entries=2_000, node_limit=2_000)
+    assert result.report.ibound == small and result.report.heuristic_entries <= 2_000
+
+
+def test_search_matches_the_contraction_on_the_uai_map_problems_it_solves() -> None:
+    from genlab.pgm.inference import ExactInference
+    from genlab.pgm.uai_tasks import load_uai_problem
+
+    folder = shared_data("uai2014", "MAP")
+    solved = 0
+    for path in sorted(folder.glob("*.uai")):
+        model, evidence = load_uai_problem(path)
+        engine = ExactInference(model)
+        plan = engine.plan(list(evidence))
+        if plan.largest_intermediate > 1 << 22 or plan.log2_flops > 30:
+            continue
+        exact = engine.map_assignment(evidence)
+        found = branch_and_bound(model, evidence, time_limit=10)
+        if found.exact:  # proven optimal must mean optimal
+            assert found.log_probability == pytest.approx(exact.log_probability, abs=1e-6)
+            solved += 1
+        else:
+            assert found.log_probability <= exact.log_probability + 1e-6 <= found.bound + 1e-5
+    assert solved >= 1
