@@ -9,7 +9,10 @@ back as ``status == "error: ..."``) and imports its peer lazily, so genlab never
   toulbar2's ``timeLimit`` is a CPU-time (ITIMER_VIRTUAL) limit in whole seconds, so a tiny
   helper process sends toulbar2's timer signal (SIGVTALRM) at the wall-clock deadline instead.
 * ``pyagrum_marginals`` turns the Markov network into an equivalent Bayesian network (see
-  ``_to_bayes_net``) and runs pyAgrum's LoopyBeliefPropagation or GibbsSampling on it.
+  ``_to_bayes_net``) and runs pyAgrum's LoopyBeliefPropagation or GibbsSampling on it. pyAgrum
+  finds Gibbs' first sample by drawing until one is consistent with the evidence (seconds on
+  these nets, sometimes "No sample with a positive probability found"), which can overrun the
+  budget; its burn-in, also unchecked against the time limit, is set to 0.
 * ``pyagrum_log10_z`` reports "not available": none of pyAgrum's approximate engines has
   ``evidenceProbability()`` (only the exact LazyPropagation / ShaferShenoyInference do).
 
@@ -114,11 +117,18 @@ def _toulbar2_solve(path: str, seconds: float, t0: float) -> dict[str, Any]:
 
     if not os.path.exists(path):
         return {"status": f"error: no file {path}"}
+    infeasible = {"proven": True, "status": "infeasible: every assignment has probability 0"}
     with _quiet():
+        # toulbar2's options are thread-local and set by init() (run at import, in whichever
+        # thread imported it): reset them to the defaults here, in this thread.
+        pytoulbar2.pytb2.init()
         cfn = pytoulbar2.CFN(verbose=-1)
         # toulbar2 would also try path + ".evid" by itself; name it (or /dev/null: none).
         cfn.Option.evidence_file = _evidence_path(path) or os.devnull
-        cfn.Read(path)
+        try:
+            cfn.Read(path)  # a zero factor or impossible evidence: Contradiction
+        except cfn.Contradiction:
+            return {**infeasible, "seconds": time.perf_counter() - t0}
         norm = float(cfn.Option.NormFactor)
         shift = float(cfn.Option.markov_log)  # Σ ln max ψ over the MARKOV factors
         remaining = seconds - (time.perf_counter() - t0)
@@ -131,12 +141,11 @@ def _toulbar2_solve(path: str, seconds: float, t0: float) -> dict[str, Any]:
     if result is None:
         if fired:
             return {"seconds": elapsed, "status": "timeout: no solution found"}
-        return {"seconds": elapsed, "proven": True,
-                "status": "infeasible: every assignment has probability 0"}
+        return {**infeasible, "seconds": elapsed}
     values, cost, _count = result
     cost = float(cost)
-    # toulbar2 stops early only when it has proved optimality; a dual bound equal to the
-    # (integer) cost is a proof too.
+    # Before the deadline toulbar2 stops only once it has proved optimality (or on a Ctrl-C,
+    # which its handler takes during the search); a dual bound equal to the cost is a proof.
     proven = not fired or dual >= cost - 0.5
     status = "optimal" if proven else "timeout"
     return {"assignment": [int(v) for v in values], "proven": proven, "seconds": elapsed,
@@ -200,9 +209,10 @@ class _Converted:
 
 
 def _to_bayes_net(model: Any, evidence: dict[str, int]) -> _Converted:
-    """Reduce every factor by the evidence; fold unary factors (and constants) into uniform
-    per-variable priors; give every other factor ψ a binary child F of its scope with
-    P(F=1 | s) = ψ(s) / max ψ. Then P(x | all F=1) is the network's posterior and
+    """Reduce every factor by the evidence (observed variables get no node); give each
+    unobserved variable a root node whose prior is its unary factors' product, normalized
+    (uniform when it has none); give every other non-constant factor ψ a binary child F of its
+    scope with P(F=1 | s) = ψ(s) / max ψ. Then P(x | all F=1) is the network's posterior and
     Z = P(all F=1) · Π max ψ · Π_v Σ_x u_v(x) (u_v: product of v's unary factors, 1 if none).
     """
     import pyagrum as gum
@@ -284,17 +294,24 @@ def pyagrum_marginals(path: str, seconds: float, method: str) -> dict[str, Any]:
     return out
 
 
-def _engine(gum: Any, bn: Any, method: str, seconds: float) -> Any:
+def _engine(gum: Any, conv: _Converted, method: str, seconds: float) -> Any:
+    """A pyAgrum engine on the converted BN with its evidence, stopping after `seconds`."""
     if method == "lbp":
-        ie = gum.LoopyBeliefPropagation(bn)
-        ie.setMaxIter(1_000_000_000)  # default 100 iterations; stop on epsilon 1e-8 or time
+        ie = gum.LoopyBeliefPropagation(conv.bn)
+        ie.setMaxIter(1_000_000_000)  # default 100; stop on pyAgrum's epsilon/rate or time
     else:
-        ie = gum.GibbsSampling(bn)
-        ie.setEpsilon(1e-9)  # sample until the time is up (defaults stop after ~a second)
+        ie = gum.GibbsSampling(conv.bn)
+        ie.setEpsilon(1e-9)  # sample until the time is up (the defaults stop within seconds)
         ie.setMinEpsilonRate(1e-12)
         ie.setMaxIter(2_000_000_000)
+        # pyAgrum's burn-in (300 draws of half the nodes each) is not checked against the
+        # time limit (25 s on linkage_14), and a burn-in b also puts the first convergence
+        # test after b samples (b = 1: it stops on one sample). So none: every sample counts.
+        ie.setBurnIn(0)
     ie.setMaxTime(max(seconds, 1e-3))
     ie.setVerbosity(False)
+    if conv.evidence:
+        ie.setEvidence(conv.evidence)
     return ie
 
 
@@ -310,9 +327,7 @@ def _pyagrum_marginals(path: str, seconds: float, method: str, t0: float) -> dic
     remaining = seconds - (time.perf_counter() - t0)
     if remaining <= 0:
         return {"status": "timeout: converting the model used the budget"}
-    ie = _engine(gum, conv.bn, method, remaining)
-    if conv.evidence:
-        ie.setEvidence(conv.evidence)
+    ie = _engine(gum, conv, method, remaining)
     with _quiet():
         ie.makeInference()
     marginals: list[np.ndarray] = []

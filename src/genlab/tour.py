@@ -85,6 +85,8 @@ TOUR_SECTIONS: list[tuple[str, str | Callable[[TourContext], str]]] = [
     ("Graphical models: the lecture's worked examples", "genlab.pgm.tour:tour_section"),
     ("Model files: BIF and UAI, read and written exactly", "genlab.pgm.io.tour:tour_section"),
     ("Learning from data: structure, CPTs and EM", "genlab.pgm.learning.tour:tour_section"),
+    ("Beyond exact width: loopy BP, sampling and MAP search",
+     "genlab.pgm.approximate_tour:tour_section"),
     ("GANs: a class-conditional DCGAN on MNIST", "genlab.gan.tour:tour_section"),
     ("Image tasks: super-resolution, inpainting, colorization, uncropping, style transfer",
      "genlab.gan.tasks.tour:tour_section"),

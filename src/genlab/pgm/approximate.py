@@ -8,6 +8,7 @@ convergence report.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -90,17 +91,28 @@ def evidence_rows(graph: FactorGraph, evidence: Any, columns: Sequence[str] | No
 def too_wide(engine: ExactInference, evidence: Any, columns: Sequence[str] | None,
              what: str) -> str | None:
     """Why the exact contraction of this query does not fit (None when it does): its memory
-    for one evidence row against the engine's budget, or its operation count."""
-    names = evidence_rows(engine.graph, evidence, columns)[0] if evidence is not None else {}
-    plan = engine.plan(list(names))
-    entries = plan.largest_intermediate if what == "log_partition" else \
-        3 * plan.total_intermediate
-    if entries * 8 > engine.max_memory:
-        return (f"the exact plan needs about {entries * 8 / 2**30:.3g} GiB "
-                f"({plan.describe()}), over the budget of {engine.max_memory / 2**30:.3g} GiB")
-    if plan.log2_flops > MAX_LOG2_FLOPS:
-        return f"the exact plan needs 2^{plan.log2_flops:.1f} operations ({plan.describe()})"
-    return None
+    for one evidence row against the engine's budget, or its operation count. A quick
+    min-fill plan decides hopeless cases first (the thorough planners can take minutes on
+    them); only a near miss is planned thoroughly."""
+    from genlab.pgm.inference import ExactInference
+
+    names = list(evidence_rows(engine.graph, evidence, columns)[0]) if evidence is not None \
+        else []
+
+    def verdict(plan: Any, slack: float) -> str | None:
+        entries = plan.largest_intermediate if what == "log_partition" else \
+            3 * plan.total_intermediate
+        if entries * 8 > slack * engine.max_memory:
+            return (f"the exact plan needs about {entries * 8 / 2**30:.3g} GiB "
+                    f"({plan.describe()}), over the budget of "
+                    f"{engine.max_memory / 2**30:.3g} GiB")
+        if plan.log2_flops > MAX_LOG2_FLOPS + math.log2(slack):
+            return f"the exact plan needs 2^{plan.log2_flops:.1f} operations ({plan.describe()})"
+        return None
+
+    quick = ExactInference(engine.graph, "min-fill", engine.max_memory).plan(names)
+    hopeless = verdict(quick, 256.0)
+    return hopeless if hopeless is not None else verdict(engine.plan(names), 1.0)
 
 
 def _choose(engine: ExactInference, evidence: Any, columns: Sequence[str] | None, what: str,
