@@ -36,6 +36,9 @@ bench: setup
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/pgm_vs_peers.py
 	$(BIN)/python benchmarks/uai2014.py --task PR
+	$(BIN)/python benchmarks/uai2014.py --task MAP --answer
+	$(BIN)/python benchmarks/uai2014.py --task MAR --answer
+	$(BIN)/python benchmarks/uai2014.py --task PR --answer
 	$(BIN)/python benchmarks/pgm_learning_vs_peers.py
 	$(BIN)/python benchmarks/image_tasks.py
 

@@ -164,6 +164,7 @@ class _Heuristic:
     mini-bucket messages that leave it (their scopes are all ancestors)."""
 
     parent: list[int]
+    context: list[tuple[int, ...]]  # the ancestors a subtree's functions touch: its cache key
     children: list[list[int]]
     own: list[list[Table]]
     leaving: list[list[Table]]
@@ -182,10 +183,12 @@ def _heuristic(problem: _Problem, ibound: int) -> _Heuristic:
         own[table[0][-1]].append(table)
         induced[table[0][-1]].update(table[0])
     parent = [-1] * n
+    context: list[tuple[int, ...]] = [()] * n
     produced: list[list[tuple[Table, int]]] = [[] for _ in range(n)]  # message, its target
     root, entries = problem.constant, 0
     for p in range(n - 1, -1, -1):
         rest = induced[p] - {p}
+        context[p] = tuple(sorted(rest))
         if rest:  # the exact bucket's message goes to its deepest variable: the tree parent
             parent[p] = max(rest)
             induced[parent[p]].update(rest)
@@ -218,18 +221,20 @@ def _heuristic(problem: _Problem, ibound: int) -> _Heuristic:
         if parent[p] >= 0:
             members[parent[p]].extend(members[p])
     subtree = [np.array(sorted(m), dtype=np.intp) for m in members]
-    return _Heuristic(parent, children, own, leaving, subtree, root, entries)
+    return _Heuristic(parent, context, children, own, leaving, subtree, root, entries)
 
 
 def branch_and_bound(graph: FactorGraph, evidence: Mapping[str, Any] | None = None, *,
                      time_limit: float | None = 60.0, node_limit: int | None = None,
                      ibound: int | None = None, max_entries: int = 1 << 24,
-                     incumbent: Mapping[str, int] | None = None) -> Any:
+                     incumbent: Mapping[str, int] | None = None,
+                     cache_entries: int = 1 << 21) -> Any:
     """The MAP of `graph` given `evidence` by AND/OR branch and bound (a `MapResult`; `exact`
     when proven optimal, else `bound` is an upper bound on the optimal log score).
 
     The search follows the pseudo tree of a min-fill elimination order, so independent
-    parts of the model are solved separately; `incumbent` (e.g. loopy BP + local search)
+    parts of the model are solved separately and a solved subproblem is remembered by its
+    context (up to `cache_entries`); `incumbent` (e.g. loopy BP + local search)
     prunes from the start; the i-bound is the largest whose heuristic tables fit in
     `max_entries` unless given."""
     from genlab.pgm.inference import MapResult
@@ -247,6 +252,11 @@ def branch_and_bound(graph: FactorGraph, evidence: Mapping[str, Any] | None = No
     x = np.zeros(n, dtype=np.intp)  # the current path
     solution = np.zeros(n, dtype=np.intp)  # each solved subtree's best, written on success
     nodes = 0
+    # AND/OR graph search: a subtree's value depends on its context only, so what a search
+    # learns is kept — the exact value (and best assignment) when it beat its threshold, else
+    # that it cannot beat the threshold it had (an upper bound)
+    cache: list[dict[tuple[int, ...], tuple[float, np.ndarray | None]]] = [{} for _ in range(n)]
+    cache_room = [cache_entries]
 
     def values(tables: list[Table], p: int) -> np.ndarray | float:
         """Σ of tables at the current path, as a vector over x_p where p is in scope."""
@@ -259,6 +269,18 @@ def branch_and_bound(graph: FactorGraph, evidence: Mapping[str, Any] | None = No
         """The best value of subtree p given the path above, if it exceeds `need` (its best
         assignment is then in `solution`); else some value ≤ need."""
         nonlocal nodes
+        key = tuple(x[c] for c in h.context[p])
+        known = cache[p].get(key)
+        if known is not None:
+            value, kept = known
+            if kept is None:  # an upper bound: useful when it is below this threshold
+                if value <= need + _slack(need):
+                    return -math.inf
+            elif value > need + _slack(need):
+                solution[h.subtree[p]] = kept
+                return value
+            else:
+                return -math.inf
         nodes += 1
         if nodes % 512 == 0 and ((deadline is not None and time.perf_counter() > deadline)
                                  or (node_limit is not None and nodes >= node_limit)):
@@ -286,9 +308,16 @@ def branch_and_bound(graph: FactorGraph, evidence: Mapping[str, Any] | None = No
                     best, found = total, True
                     solution[p] = v
                     saved = solution[h.subtree[p]].copy()
+        room = cache_room[0] > 0
         if not found:
+            if room:
+                cache[p][key] = (need + _slack(need), None)
+                cache_room[0] -= 1
             return -math.inf
         solution[h.subtree[p]] = saved
+        if room:
+            cache[p][key] = (best, saved)
+            cache_room[0] -= 1 + len(saved) // 8
         return best
 
     start = None
