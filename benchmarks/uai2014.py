@@ -191,6 +191,7 @@ def answer_mode(task: str, problems: list[Path], limit: float, gib: float, peers
                 ) -> list[dict]:
     """genlab's answer on every problem (MAR / PR: only those the contraction cannot do)
     beside the task's peers, each pair run at once on the two cores."""
+    from genlab.pgm.approximate import too_wide
     from genlab.pgm.inference import ExactInference
     from genlab.pgm.io import read_uai_result
     from genlab.pgm.uai_tasks import load_uai_problem
@@ -208,9 +209,9 @@ def answer_mode(task: str, problems: list[Path], limit: float, gib: float, peers
     rows = []
     for p in problems:
         model, evidence = load_uai_problem(p)
-        if task != "MAP":  # the approximate engines are judged where exact cannot go
-            plan = ExactInference(model, "min-fill").plan(list(evidence))
-            if plan.largest_intermediate <= MAX_ENTRIES and plan.log2_flops <= MAX_LOG2_FLOPS:
+        if task != "MAP":  # the approximate engines are judged where exact cannot go: where
+            what = "marginals" if task == "MAR" else "log_partition"  # auto would not contract
+            if too_wide(ExactInference(model), evidence, None, what, 0.9 * limit) is None:
                 continue
         _, reference = read_uai_result(f"{p}.{task}")
         mine = start_child(_answer_child, (str(p), task, limit), gib)

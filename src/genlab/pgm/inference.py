@@ -307,6 +307,17 @@ class ExactInference:
             observed, tuple(sorted(self.var_id[self._check_var(v)] for v in keep))
         ).compiled.plan
 
+    def bytes_per_row(self, evidence_vars: Sequence[str], what: str) -> int:
+        """Memory one evidence row of a query needs ("log_partition", "marginals" or
+        "map_assignment") — what the query checks against `max_memory` before it starts."""
+        observed = tuple(sorted(self.var_id[self._check_var(v)] for v in evidence_vars))
+        prepared = self._prepare(observed, ())
+        plan = prepared.compiled.plan
+        entries = {"log_partition": plan.largest_intermediate,
+                   "marginals": self._backward_entries(prepared),
+                   "map_assignment": 3 * plan.total_intermediate}[what]
+        return max(1, entries) * 8
+
     def _check_var(self, v: str) -> str:
         if v not in self.var_id:
             raise ModelError(f"unknown variable {v!r} in {self.graph!r}")
