@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from genlab.pgm.errors import ZeroEvidenceError
-from genlab.pgm.loopy import BPReport, BPResult, loopy_bp
+from genlab.pgm.loopy import BPResult, loopy_bp
 from genlab.pgm.models.factor_graph import FactorGraph
 
 if TYPE_CHECKING:  # inference imports this module lazily; the engine is only a type here
@@ -43,7 +43,7 @@ class Marginals(dict):  # type: ignore[type-arg]
     `exact`, `method` ("contract", "loopy", "gibbs") and, for loopy BP, its `report`."""
 
     def __init__(self, values: Mapping[str, np.ndarray], *, exact: bool, method: str,
-                 report: BPReport | None = None) -> None:
+                 report: Any = None) -> None:
         super().__init__(values)
         self.exact, self.method, self.report = exact, method, report
 
@@ -54,11 +54,11 @@ class LogZ(float):
 
     exact: bool
     method: str
-    report: BPReport | None
+    report: Any  # BPReport (loopy) or ImportanceReport (importance sampling)
     interval: tuple[float, float] | None
 
     def __new__(cls, value: float, *, exact: bool, method: str,
-                report: BPReport | None = None,
+                report: Any = None,
                 interval: tuple[float, float] | None = None) -> LogZ:
         out = super().__new__(cls, value)
         out.exact, out.method, out.report, out.interval = exact, method, report, interval

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import time
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,9 +44,10 @@ def _checked(seconds: float) -> str:
     exact_m, exact_z = marginals(grid, method="exact"), log_partition(grid, method="exact")
     best = map_assignment(grid, method="contract")
     rows = []
-    for name, method, options in (("loopy BP", "loopy", {}),
-                                  ("Gibbs (Rao-Blackwellised)", "gibbs",
-                                   {"time_limit": seconds, "seed": 0})):
+    gibbs: dict[str, Any] = {"time_limit": seconds, "seed": 0}
+    runs: list[tuple[str, str, dict[str, Any]]] = [
+        ("loopy BP", "loopy", {}), ("Gibbs (Rao-Blackwellised)", "gibbs", gibbs)]
+    for name, method, options in runs:
         t0 = time.perf_counter()
         m = marginals(grid, method=method, **options)
         err = max(float(np.abs(m[v] - exact_m[v]).max()) for v in grid.variables)

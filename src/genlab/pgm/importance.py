@@ -79,13 +79,14 @@ def importance_log_partition(model: Any, evidence: Mapping[str, Any] | None = No
         x = np.empty((n, len(graph.variables)), dtype=np.intp)
         log_w = np.zeros(n)
         for i, v in enumerate(graph.variables):
-            if q[i] is None:
+            qi = q[i]
+            if qi is None:
                 x[:, i] = clamp[v]
             else:
-                cdf = np.cumsum(q[i])
+                cdf = np.cumsum(qi)
                 x[:, i] = np.minimum(np.searchsorted(cdf, rng.random(n) * cdf[-1],
                                                      side="right"), len(cdf) - 1)
-                log_w -= np.log(q[i][x[:, i]])
+                log_w -= np.log(qi[x[:, i]])
         for table, cols in logs:
             log_w += table[tuple(x[:, c] for c in cols)] if cols else float(table)
         chunks.append(log_w)

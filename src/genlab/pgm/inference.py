@@ -741,7 +741,7 @@ def marginals(
     planner: str = "auto",
     method: str = "auto",
     **options: Any,
-) -> dict[str, np.ndarray]:
+) -> Any:
     """Posterior marginals of every variable: exact in one forward + backward pass, or by
     loopy BP (`method` as for `log_partition`). The dict also carries `exact`, `method` and
     (loopy) the convergence `report`."""

@@ -55,7 +55,7 @@ def local_search(tables: list[list[tuple[np.ndarray, list[int]]]], state: np.nda
         for sweeps in range(1, max_sweeps + 1):  # noqa: B007 (reported)
             changed = 0
             for i in free:
-                logits = 0.0
+                logits: Any = 0.0
                 for table, others in tables[i]:
                     logits = logits + table[tuple(state[j] for j in others)]
                 if np.ndim(logits) == 0:

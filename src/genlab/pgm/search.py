@@ -314,6 +314,7 @@ def branch_and_bound(graph: FactorGraph, evidence: Mapping[str, Any] | None = No
                 cache[p][key] = (need + _slack(need), None)
                 cache_room[0] -= 1
             return -math.inf
+        assert saved is not None
         solution[h.subtree[p]] = saved
         if room:
             cache[p][key] = (best, saved)
