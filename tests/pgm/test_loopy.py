@@ -217,3 +217,15 @@ def test_the_tour_section_answers_a_grid_too_wide_to_contract(tmp_path: Path) ->
     text = tour_section(TourContext(run_dir=tmp_path, fast=True))
     assert "exact=False" in text and "over the budget" in text
     assert "proven optimal" in text  # the 10×10 grid's MAP, checked against the contraction
+
+
+def test_an_oscillating_run_reports_time_averaged_beliefs() -> None:
+    model = grid(5, 2, 4.0, seed=11)  # strong random couplings: undamped BP need not settle
+    result = LoopyBP(model, damping=0.0, max_iterations=40, tolerance=1e-300).run()
+    assert not result.report.converged and result.report.averaged == 30
+    assert "averaged over the last 30" in result.report.describe()
+    for v in model.variables:
+        assert result.marginals[v].sum() == pytest.approx(1.0)
+        assert np.all(result.marginals[v] >= 0)
+    converged = LoopyBP(model, damping=0.5).run()
+    assert converged.report.converged and converged.report.averaged == 0

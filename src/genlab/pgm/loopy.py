@@ -42,11 +42,13 @@ class BPReport:
     converged: bool
     seconds: float
     damping: float
+    averaged: int = 0  # unconverged sum-product: beliefs averaged over this many iterations
 
     def describe(self) -> str:
         state = "converged" if self.converged else "did not converge"
+        average = f", beliefs averaged over the last {self.averaged}" if self.averaged else ""
         return (f"loopy BP {state}: {self.iterations} iterations, final residual "
-                f"{self.residual:.2g}, damping {self.damping:g}, {self.seconds:.2f} s")
+                f"{self.residual:.2g}, damping {self.damping:g}{average}, {self.seconds:.2f} s")
 
 
 @dataclass(frozen=True)
@@ -230,19 +232,42 @@ class LoopyBP:
         t0 = time.perf_counter()
         f2v = self.f2v
         residual, iterations = 0.0, 0
-        for iterations in range(1, self.max_iterations + 1):  # noqa: B007 (reported)
+        burn_in = self.max_iterations // 4
+        running: np.ndarray | None = None  # Σ of the beliefs after burn-in (sum mode)
+        averaged = 0
+        for iterations in range(1, self.max_iterations + 1):
             new = self._damp(self._factor_messages(self._cavities(f2v)), f2v)
             residual = float(np.max(np.abs(np.exp(new) - np.exp(f2v)), initial=0.0))
             f2v = new
             if residual < self.tolerance:
                 break
+            if self.mode == "sum" and iterations > burn_in and len(f2v):
+                beliefs = self._probabilities(f2v)
+                running = beliefs if running is None else running + beliefs
+                averaged += 1
             if self.time_limit is not None and time.perf_counter() - t0 > self.time_limit:
                 break
         self.f2v = f2v
-        report = BPReport(iterations if len(f2v) else 0, residual, residual < self.tolerance,
-                          time.perf_counter() - t0, self.damping)
+        converged = residual < self.tolerance
+        if converged or running is None:
+            averaged = 0
+        report = BPReport(iterations if len(f2v) else 0, residual, converged,
+                          time.perf_counter() - t0, self.damping, averaged)
         marginals, log_z, factor_beliefs = self._finish(f2v)
+        if averaged:  # an oscillating run: the time average is the better estimate
+            assert running is not None
+            mean = running / averaged
+            for i, v in enumerate(self.free):
+                row = mean[i, :self.cards[i]]
+                marginals[v] = row / row.sum()
         return BPResult(marginals, log_z, report, self.mode, factor_beliefs)
+
+    def _probabilities(self, f2v: np.ndarray) -> np.ndarray:
+        """Normalised beliefs (free variables × width; padded and impossible states 0)."""
+        total, count = self._beliefs(f2v)
+        with np.errstate(invalid="ignore"):
+            log_b = _normalize(np.where(count > 0, NEG_INF, total), "sum")
+        return np.nan_to_num(np.exp(log_b))
 
     def _finish(self, f2v: np.ndarray) -> tuple[dict[str, np.ndarray], float,
                                                  list[np.ndarray | None]]:
