@@ -210,19 +210,19 @@ def answer_mode(task: str, problems: list[Path], limit: float, gib: float, peers
     for p in problems:
         model, evidence = load_uai_problem(p)
         if task != "MAP":  # the approximate engines are judged where exact cannot go: where
-            what = "marginals" if task == "MAR" else "log_partition"  # auto would not contract
-            if too_wide(ExactInference(model), evidence, None, what, 0.9 * limit) is None:
+            query = "marginals" if task == "MAR" else "log_partition"  # auto would not contract
+            if too_wide(ExactInference(model), evidence, None, query, 0.9 * limit) is None:
                 continue
         _, reference = read_uai_result(f"{p}.{task}")
         mine = start_child(_answer_child, (str(p), task, limit), gib)
+        started = [start_child(_peer_child, (str(p), task, shown[0], limit), gib)] \
+            if shown else []  # the first peer beside genlab, on the other core
+        got = finish_child(mine, limit + GRACE)
         others: dict[str, dict] = {}
-        for name in peer_names if peers else []:
-            other = start_child(_peer_child, (str(p), task, name, limit), gib)
-            if name == peer_names[0]:
-                got = finish_child(mine, limit + GRACE)
-            others[name] = finish_child(other, limit + GRACE)
-        if not peers:
-            got = finish_child(mine, limit + GRACE)
+        for k, name in enumerate(shown):  # the further peers one at a time
+            child = started[0] if k == 0 else \
+                start_child(_peer_child, (str(p), task, name, limit), gib)
+            others[name] = finish_child(child, limit + GRACE)
         row = {"problem": p.name, "genlab": got, **others}
         observed = {model.variables.index(v) for v in evidence}
         for out in [got, *others.values()]:

@@ -13,16 +13,14 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from genlab.pgm.errors import ZeroEvidenceError
+from genlab.pgm.inference import ExactInference, MapResult, batched_evidence
 from genlab.pgm.loopy import BPResult, loopy_bp
 from genlab.pgm.models.factor_graph import FactorGraph
-
-if TYPE_CHECKING:  # inference imports this module lazily; the engine is only a type here
-    from genlab.pgm.inference import ExactInference, MapResult
 
 __all__ = ["MAX_LOG2_FLOPS", "ApproximationWarning", "LogZ", "Marginals", "evidence_rows",
            "too_wide"]
@@ -65,28 +63,25 @@ class LogZ(float):
         return out
 
 
+FALLBACKS = {  # what `auto` switches to: how the warning names it, and what it promises
+    "loopy": ("loopy BP", "approximately: the result has exact=False and a convergence report"),
+    "search": ("branch-and-bound search",
+               "exact only if the search finishes: the result's `exact` and `bound` say"),
+}
+
+
 def warn_approximate(what: str, reason: str, method: str) -> None:
     """The one place `auto` announces a switch away from the exact contraction."""
-    outcome = ("exact only if the search finishes: the result's `exact` and `bound` say"
-               if what == "map_assignment" else
-               "approximately: the result has exact=False and a convergence report")
-    warnings.warn(f"{what}: {reason}; answering by {method} ({outcome})",
+    name, outcome = FALLBACKS[method]
+    warnings.warn(f"{what}: {reason}; answering by {name} ({outcome})",
                   ApproximationWarning, stacklevel=3)
-
-
-def _batched(evidence: Any) -> bool:
-    if evidence is None:
-        return False
-    if isinstance(evidence, Mapping):
-        return any(isinstance(s, (list, tuple, np.ndarray)) for s in evidence.values())
-    return True
 
 
 def evidence_rows(graph: FactorGraph, evidence: Any, columns: Sequence[str] | None
                   ) -> list[dict[str, int]]:
     """Evidence (one dict, or any batched form the exact engine takes) as a list of
     {variable: state index} rows."""
-    if not _batched(evidence):
+    if not batched_evidence(evidence):
         return [graph.encode_evidence(evidence)]
     names, rows = graph.encode_evidence_rows(evidence, columns)
     return [dict(zip(names, map(int, row), strict=True)) for row in rows]
@@ -98,8 +93,6 @@ def too_wide(engine: ExactInference, evidence: Any, columns: Sequence[str] | Non
     for one evidence row against the engine's budget, or its operation count. A quick
     min-fill plan decides hopeless cases first (the thorough planners can take minutes on
     them); only a near miss is planned thoroughly."""
-    from genlab.pgm.inference import ExactInference
-
     names = list(evidence_rows(engine.graph, evidence, columns)[0]) if evidence is not None \
         else []
 
@@ -134,7 +127,7 @@ def _choose(engine: ExactInference, evidence: Any, columns: Sequence[str] | None
     if reason is None:
         return exact_name
     warn_approximate(what, reason, fallback)
-    return "search" if what == "map_assignment" else fallback
+    return fallback
 
 
 DAMPINGS = (0.5, 0.9)  # loopy graphs can have several BP fixed points; heavier damping finds
@@ -206,7 +199,7 @@ def marginals(engine: ExactInference, evidence: Any, columns: Sequence[str] | No
                for row in evidence_rows(engine.graph, evidence, columns)]
     report = results[0][1] if len(results) == 1 else \
         max((r for _, r in results), key=lambda r: getattr(r, "residual", 0.0))
-    if not _batched(evidence):
+    if not batched_evidence(evidence):
         return Marginals(results[0][0], exact=False, method=method, report=report)
     stacked = {v: np.stack([r[v] for r, _ in results]) for v in engine.graph.variables}
     return Marginals(stacked, exact=False, method=method, report=report)
@@ -220,11 +213,11 @@ def log_partition(engine: ExactInference, evidence: Any, columns: Sequence[str] 
                      "exact", "loopy", options.get("time_limit"))
     if method == "exact":
         value = engine.log_partition(evidence, columns=columns)
-        return value if _batched(evidence) else LogZ(value, exact=True, method="exact")
+        return value if batched_evidence(evidence) else LogZ(value, exact=True, method="exact")
     estimate = _bethe_log_z if method == "loopy" else _importance_log_z
     answers = [estimate(engine.graph, row, options)
                for row in evidence_rows(engine.graph, evidence, columns)]
-    if _batched(evidence):
+    if batched_evidence(evidence):
         return np.array([float(a) for a in answers])
     return answers[0]
 
@@ -254,17 +247,16 @@ def map_assignment(engine: ExactInference, evidence: Any, columns: Sequence[str]
                    method: str, options: dict[str, Any]) -> MapResult:
     """MAP by the exact max-product contraction, by branch and bound (exact when it finishes,
     started from the approximate answer), or by max-product BP + local search."""
-    from genlab.pgm.inference import MapResult
     from genlab.pgm.mpe import approximate_map, searched_map
 
     method = _choose(engine, evidence, columns, "map_assignment", method, MAP_METHODS,
-                     "contract", "branch-and-bound search", options.get("time_limit"))
+                     "contract", "search", options.get("time_limit"))
     if method == "contract":
         return engine.map_assignment(evidence, columns=columns)
     graph = engine.graph
     solve = searched_map if method == "search" else approximate_map
     results = [solve(graph, row, **options) for row in evidence_rows(graph, evidence, columns)]
-    if not _batched(evidence):
+    if not batched_evidence(evidence):
         return results[0]
     assignment = {v: np.array([r.assignment[v] for r in results]) for v in graph.variables}
     return MapResult(assignment, np.array([r.log_probability for r in results]), graph.states,

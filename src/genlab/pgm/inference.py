@@ -20,7 +20,7 @@ import os
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -50,6 +50,16 @@ class Model(Protocol):
 
 
 EvidenceArg = Mapping[str, Any] | Sequence[Mapping[str, Any]] | np.ndarray | None
+
+
+def batched_evidence(evidence: EvidenceArg) -> bool:
+    """Whether evidence holds many rows (a list of dicts, a dict of columns, an int array)
+    rather than one {variable: state} dict."""
+    if evidence is None:
+        return False
+    if isinstance(evidence, Mapping):
+        return any(isinstance(s, (list, tuple, np.ndarray)) for s in evidence.values())
+    return True
 
 
 @dataclass(frozen=True)
@@ -212,10 +222,8 @@ class ExactInference:
         if evidence is None or (isinstance(evidence, Mapping) and not evidence):
             observed, rows, batched = (), np.zeros((1, 0), dtype=np.intp), False
         else:
-            if isinstance(evidence, Mapping) and not any(
-                isinstance(s, (list, tuple, np.ndarray)) for s in evidence.values()
-            ):
-                coded = g.encode_evidence(evidence)
+            if not batched_evidence(evidence):
+                coded = g.encode_evidence(cast("Mapping[str, Any]", evidence))
                 names: tuple[str, ...] = tuple(coded)
                 rows = np.array([list(coded.values())], np.intp)
                 batched = False
@@ -773,10 +781,12 @@ def map_assignment(
 ) -> MapResult:
     """Jointly most probable assignment (MPE) and its log probability.
 
-    `method`: "contract" (exact max-product contraction), "approximate" (max-product loopy
-    BP decoded, then improved by local search; `options`: `time_limit`, `damping`, ...), or
-    "auto": contract when the plan fits the memory budget, else approximate with an
-    `ApproximationWarning`. The result's `exact` says whether the optimum is proven.
+    `method`: "contract" (exact max-product contraction), "search" (branch and bound started
+    from the approximate answer: proven optimal when it finishes, else bounded),
+    "approximate" (max-product loopy BP decoded, then improved by local search), or "auto":
+    contract when the plan fits the memory (and time) budget, else search with an
+    `ApproximationWarning`. `options`: `time_limit`, `damping`, ... The result's `exact` says
+    whether the optimum is proven.
     """
     from genlab.pgm import approximate
 

@@ -119,32 +119,18 @@ class LoopyBP:
         g, ev = self.graph, self.evidence
         self.free = [v for v in g.variables if v not in ev]
         index = {v: i for i, v in enumerate(self.free)}
-        self.constant = 0.0  # log of the factors left with no free variable
-        scopes: list[tuple[int, ...]] = []
-        tables: list[np.ndarray] = []
-        self.factor_of: list[int] = []  # reduced factor -> model factor
-        for a, f in enumerate(g.factors):
-            reduced = f.reduce({v: s for v, s in ev.items() if v in f.variables})
-            with np.errstate(divide="ignore"):
-                log_table = np.log(reduced.table.astype(np.float64))
-            if not reduced.variables:
-                self.constant += float(log_table)
-                continue
-            scopes.append(tuple(index[v] for v in reduced.variables))
-            tables.append(log_table)
-            self.factor_of.append(a)
+        kept, self.constant = g.log_factors(ev)  # constant: the factors with no free variable
         if math.isnan(self.constant):
             raise ValueError("a factor table holds NaN")
+        scopes = [tuple(index[v] for v in names) for _, names, _ in kept]
+        tables = [table for _, _, table in kept]
+        self.factor_of: list[int] = [a for a, _, _ in kept]  # reduced factor -> model factor
         self.cards = np.array([g.card(v) for v in self.free], dtype=np.intp)
         self.width = int(self.cards.max()) if len(self.cards) else 1
-        degree = np.zeros(len(self.free), dtype=np.intp)
-        for scope in scopes:
-            for i in scope:
-                degree[i] += 1
-        self.degree = degree
         # edges sorted by variable, so a variable's incoming messages are one slice
         pairs = sorted((i, a, p) for a, scope in enumerate(scopes) for p, i in enumerate(scope))
         self.edge_var = np.array([i for i, _, _ in pairs], dtype=np.intp)
+        self.degree = np.bincount(self.edge_var, minlength=len(self.free))
         edge_id = {(a, p): e for e, (_, a, p) in enumerate(pairs)}
         self.starts = np.searchsorted(self.edge_var, np.arange(len(self.free)))
         groups: dict[tuple[int, ...], list[int]] = {}
@@ -156,22 +142,23 @@ class LoopyBP:
                             dtype=np.intp).reshape(len(members), len(shape)), members)
             for shape, members in groups.items()]
         self.scopes = scopes
-        n_edges = len(pairs)
         self.valid = np.arange(self.width)[None, :] < self.cards[self.edge_var][:, None]
         self.f2v = np.where(self.valid, -np.log(self.cards[self.edge_var])[:, None], NEG_INF)
-        if n_edges == 0:
-            self.f2v = np.zeros((0, self.width))
 
     # ------------------------------------------------------------------------- messages
-    def _beliefs(self, f2v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def _split(f2v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Messages as their finite parts (−inf → 0) and their −inf indicators."""
+        finite = np.isfinite(f2v)
+        return np.where(finite, f2v, 0.0), (~finite).astype(np.int64)
+
+    def _beliefs(self, finite: np.ndarray, zeros: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per variable: the sum of the finite parts of its incoming messages, and how many
         of them are −inf, state by state (padded states count as −inf)."""
-        finite = np.where(np.isfinite(f2v), f2v, 0.0)
-        zeros = (~np.isfinite(f2v)).astype(np.int64)
         total = np.zeros((len(self.free), self.width))
         count = np.zeros((len(self.free), self.width), dtype=np.int64)
         has = self.degree > 0
-        if len(f2v):
+        if len(finite):
             total[has] = np.add.reduceat(finite, self.starts[has], axis=0)
             count[has] = np.add.reduceat(zeros, self.starts[has], axis=0)
         count[np.arange(self.width)[None, :] >= self.cards[:, None]] = 1
@@ -179,9 +166,8 @@ class LoopyBP:
 
     def _cavities(self, f2v: np.ndarray) -> np.ndarray:
         """Variable-to-factor messages: each variable's belief without that factor's message."""
-        total, count = self._beliefs(f2v)
-        finite = np.where(np.isfinite(f2v), f2v, 0.0)
-        zeros = (~np.isfinite(f2v)).astype(np.int64)
+        finite, zeros = self._split(f2v)
+        total, count = self._beliefs(finite, zeros)
         cavity = total[self.edge_var] - finite
         cavity[(count[self.edge_var] - zeros) > 0] = NEG_INF
         cavity[~self.valid] = NEG_INF
@@ -262,11 +248,15 @@ class LoopyBP:
                 marginals[v] = row / row.sum()
         return BPResult(marginals, log_z, report, self.mode, factor_beliefs)
 
+    def _log_beliefs(self, f2v: np.ndarray) -> np.ndarray:
+        """Unnormalised log beliefs (free variables × width; padded, impossible states −inf)."""
+        total, count = self._beliefs(*self._split(f2v))
+        return np.where(count > 0, NEG_INF, total)
+
     def _probabilities(self, f2v: np.ndarray) -> np.ndarray:
         """Normalised beliefs (free variables × width; padded and impossible states 0)."""
-        total, count = self._beliefs(f2v)
         with np.errstate(invalid="ignore"):
-            log_b = _normalize(np.where(count > 0, NEG_INF, total), "sum")
+            log_b = _normalize(self._log_beliefs(f2v), "sum")
         return np.nan_to_num(np.exp(log_b))
 
     def _finish(self, f2v: np.ndarray) -> tuple[dict[str, np.ndarray], float,
@@ -274,8 +264,7 @@ class LoopyBP:
         if self.constant == NEG_INF:
             raise ZeroEvidenceError("loopy BP: a factor is zero at the evidence, so the "
                                     "evidence has probability zero")
-        total, count = self._beliefs(f2v)
-        log_b = np.where(count > 0, NEG_INF, total)
+        log_b = self._log_beliefs(f2v)
         possible = np.isfinite(log_b.max(axis=-1, initial=NEG_INF))
         if not np.all(possible):
             bad = self.free[int(np.argmin(possible))]

@@ -17,7 +17,7 @@ import numpy as np
 from genlab.pgm.errors import ZeroEvidenceError
 from genlab.pgm.loopy import BPReport, LoopyBP
 from genlab.pgm.models.factor_graph import FactorGraph
-from genlab.pgm.sampling import conditional_tables
+from genlab.pgm.sampling import conditional_logits, conditional_tables
 
 __all__ = ["ApproximateMapReport", "approximate_map", "local_search", "neighbourhood_search",
            "searched_map"]
@@ -47,27 +47,25 @@ def local_search(tables: list[list[tuple[np.ndarray, list[int]]]], state: np.nda
                  free: list[int], deadline: float | None = None, max_sweeps: int = 100
                  ) -> tuple[np.ndarray, int, int]:
     """Iterated conditional modes: move each free variable to the state that maximises the
-    model given all the others, sweep after sweep, until a sweep changes nothing. Moves only
-    on a strict improvement, so the log score never decreases. (state, moves, sweeps)."""
-    state = state.copy()
+    model given all the others (the conditional Gibbs sampling draws from), sweep after
+    sweep, until a sweep changes nothing. Moves only on a strict improvement, so the log
+    score never decreases. (state, moves, sweeps)."""
+    rows = state.copy()[None, :]
     moves = sweeps = 0
-    with np.errstate(divide="ignore"):
-        for sweeps in range(1, max_sweeps + 1):  # noqa: B007 (reported)
-            changed = 0
-            for i in free:
-                logits: Any = 0.0
-                for table, others in tables[i]:
-                    logits = logits + table[tuple(state[j] for j in others)]
-                if np.ndim(logits) == 0:
-                    continue  # in no factor
-                best = int(np.argmax(logits))
-                if logits[best] > logits[state[i]]:
-                    state[i] = best
-                    changed += 1
-            moves += changed
-            if not changed or (deadline is not None and time.perf_counter() > deadline):
-                break
-    return state, moves, sweeps
+    for sweeps in range(1, max_sweeps + 1):  # noqa: B007 (reported)
+        changed = 0
+        for i in free:
+            if not tables[i]:
+                continue  # in no factor
+            logits = conditional_logits(tables[i], rows, tables[i][0][0].shape[-1])[0]
+            best = int(np.argmax(logits))
+            if logits[best] > logits[rows[0, i]]:
+                rows[0, i] = best
+                changed += 1
+        moves += changed
+        if not changed or (deadline is not None and time.perf_counter() > deadline):
+            break
+    return rows[0], moves, sweeps
 
 
 PORTFOLIO = (0.0, 0.5)  # undamped BP converges fastest when it converges; damped when not

@@ -33,6 +33,7 @@ __all__ = [
     "METHODS",
     "GibbsChains",
     "WeightedSample",
+    "conditional_logits",
     "conditional_tables",
     "forward_codes",
     "gibbs_codes",
@@ -201,9 +202,7 @@ class GibbsChains:
         state, rng, chains = self.state, self.rng, self.chains
         with np.errstate(divide="ignore"):
             for i in self.free:
-                logits = np.zeros((chains, self.cards[i]))
-                for table, others in self.blankets[i]:
-                    logits += table[tuple(state[:, j] for j in others)]
+                logits = conditional_logits(self.blankets[i], state, self.cards[i])
                 peak = logits.max(axis=1, keepdims=True)
                 stuck = ~np.isfinite(peak[:, 0])
                 p = np.exp(logits - np.where(stuck[:, None], 0.0, peak))
@@ -282,6 +281,16 @@ def gibbs_marginals(
         else:  # observed: a point mass at its state
             out[v] = np.eye(gibbs.cards[i])[gibbs.state[0, i]]
     return out, done
+
+
+def conditional_logits(blanket: list[tuple[np.ndarray, list[int]]], state: np.ndarray,
+                       card: int) -> np.ndarray:
+    """log p(x_i | the rest) + const for every row of `state` (rows × V): the sum of the
+    variable's factor tables (`conditional_tables`) at the other columns' states."""
+    logits = np.zeros((state.shape[0], card))
+    for table, others in blanket:
+        logits += table[tuple(state[:, j] for j in others)]
+    return logits
 
 
 def conditional_tables(fg: Any, index: Mapping[str, int]

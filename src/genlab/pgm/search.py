@@ -127,16 +127,8 @@ class _Problem:
 
 
 def _reduce(graph: FactorGraph, evidence: Mapping[str, int]) -> _Problem:
-    constant = 0.0
-    scoped: list[tuple[tuple[str, ...], np.ndarray]] = []
-    with np.errstate(divide="ignore"):
-        for f in graph.factors:
-            reduced = f.reduce({v: s for v, s in evidence.items() if v in f.variables})
-            log_table = np.log(reduced.table.astype(np.float64))
-            if reduced.variables:
-                scoped.append((reduced.variables, log_table))
-            else:
-                constant += float(log_table)
+    kept, constant = graph.log_factors(evidence)
+    scoped = [(names, table) for _, names, table in kept]
     present = list(dict.fromkeys(v for names, _ in scoped for v in names))
     ids = {v: i for i, v in enumerate(present)}
     sizes = [graph.card(v) for v in present]

@@ -149,6 +149,23 @@ class FactorGraph:
                 out[i, j] = self.state_index(v, row[v])
         return names, out
 
+    def log_factors(self, evidence: Mapping[str, int]
+                    ) -> tuple[list[tuple[int, tuple[str, ...], np.ndarray]], float]:
+        """The factors with `evidence` (state indices) clamped, in log space (float64, −inf
+        for zeros): (factor index, remaining variables, log table) for those that keep a
+        variable, and the summed log of those left with none."""
+        kept: list[tuple[int, tuple[str, ...], np.ndarray]] = []
+        constant = 0.0
+        with np.errstate(divide="ignore"):
+            for a, f in enumerate(self.factors):
+                reduced = f.reduce({v: s for v, s in evidence.items() if v in f.variables})
+                log_table = np.log(reduced.table.astype(np.float64))
+                if reduced.variables:
+                    kept.append((a, reduced.variables, log_table))
+                else:
+                    constant += float(log_table)
+        return kept, constant
+
     def log_score(self, assignment: Mapping[str, int]) -> float:
         """log Π_α ψ_α(x_α) at a full assignment of state indices (−inf where a factor is 0)."""
         with np.errstate(divide="ignore"):
