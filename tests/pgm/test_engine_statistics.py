@@ -13,7 +13,10 @@ from genlab.pgm.errors import ModelError, ZeroEvidenceError
 from genlab.pgm.inference import ExactInference
 from genlab.pgm.testing import bayesian_networks, brute_joint, evidence_for, factor_graphs
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomized: a χ² test at p > 1e-4 over random examples fails by chance once in a while,
+# and shrinking then hunts for such a seed; fixed examples keep CI deterministic
+SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 
 def _soft_joint(model, evidence, likelihood) -> np.ndarray:

@@ -66,8 +66,10 @@ def test_bp_is_exact_on_random_factor_trees_with_zeros_and_evidence() -> None:
                 loopy_bp(tree, evidence)
             continue
         exact = brute_marginals(tree, evidence)
-        for damping in (0.0, 0.5):
-            result = loopy_bp(tree, evidence, damping=damping)
+        for damping, schedule in ((0.0, "synchronous"), (0.5, "synchronous"),
+                                  (0.0, "residual"), (0.5, "residual")):
+            result = loopy_bp(tree, evidence, damping=damping, schedule=schedule,
+                              fraction=0.3, tolerance=1e-10)
             assert result.report.converged
             for var in tree.variables:
                 np.testing.assert_allclose(result.marginals[var], exact[var], atol=1e-7)
@@ -98,9 +100,10 @@ def test_bp_is_exact_on_the_lecture_networks() -> None:
             log_partition(model, evidence, method="exact"), abs=1e-8)
 
 
-def test_a_loopy_fixed_point_satisfies_the_bp_equations() -> None:
+@pytest.mark.parametrize("schedule", ["synchronous", "residual"])
+def test_a_loopy_fixed_point_satisfies_the_bp_equations(schedule: str) -> None:
     model = grid(5, 3, 0.5, seed=2)
-    bp = LoopyBP(model, {"x2_2": 1}, damping=0.5, tolerance=1e-12)
+    bp = LoopyBP(model, {"x2_2": 1}, damping=0.5, tolerance=1e-12, schedule=schedule)
     result = bp.run()
     assert result.report.converged
     messages = bp.f2v  # one undamped update from the fixed point leaves it where it is
@@ -179,6 +182,10 @@ def test_bad_options_are_refused() -> None:
         marginals(model, method="magic")
     with pytest.raises(ValueError, match="damping"):
         marginals(model, method="loopy", damping=1.0)
+    with pytest.raises(ValueError, match="schedule"):
+        marginals(model, method="loopy", schedule="random")
+    with pytest.raises(ValueError, match="fraction"):
+        loopy_bp(model, schedule="residual", fraction=0.0)
     with pytest.raises(ValueError, match="method"):
         map_assignment(model, method="loopy")
 
