@@ -236,6 +236,8 @@ def solve(
         if bp is not None and hasattr(bp, "converged"):
             record["convergence"] = {"iterations": bp.iterations, "residual": bp.residual,
                                      "converged": bp.converged}
+            if hasattr(bp, "clamped"):  # BP conditioned on a few variables
+                record["convergence"].update(clamped=list(bp.clamped), pieces=bp.pieces)
         print(json.dumps(record))
         return
     if answer.why:

@@ -155,7 +155,7 @@ class _Shifter:
 
 
 def cost_shift(tables: list[Table], cards: np.ndarray, *, time_limit: float | None = 5.0,
-               max_sweeps: int = 2000, tolerance: float = 1e-6, check_every: int = 10
+               max_sweeps: int = 100_000, tolerance: float = 1e-6, check_every: int = 10
                ) -> tuple[list[Table], ShiftReport]:
     """`tables` reparameterised by MPLP sweeps (until `time_limit` seconds, `max_sweeps`, or
     the bound improves by less than `tolerance` (relative) over `check_every` sweeps), and the
