@@ -270,3 +270,13 @@ def test_bp_conditioned_on_a_cutset_is_exact_and_only_runs_with_time_to_spare() 
         if not evidence:  # (evidence on c3 already cuts the loop)
             loop_error = max(np.abs(plain.marginals[v] - exact[v]).max() for v in exact)
             assert loop_error > 1e-4  # the loop made plain BP inexact: clamping fixed it
+
+
+def test_an_unconverged_bethe_log_z_is_not_mixed_but_its_beliefs_are() -> None:
+    model = grid(5, 2, 4.0, seed=11)  # synchronous undamped BP oscillates here
+    options = {"damping": 0.0, "max_iterations": 40, "tolerance": 1e-300, "time_limit": 1.0,
+               "schedule": "synchronous"}
+    z = log_partition(model, method="loopy", **options)
+    assert not z.report.converged and z.report.clamped == ()
+    m = marginals(model, method="loopy", **options)
+    assert len(m.report.clamped) >= 1

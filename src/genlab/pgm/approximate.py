@@ -253,7 +253,7 @@ def _bethe_log_z(graph: FactorGraph, evidence: dict[str, int], options: dict[str
     """The Bethe log Z; BP's zeros are sound (it only removes unsupported states), so a
     contradiction it finds proves Z = 0 and that answer is exact."""
     try:
-        result = clamped_bp(graph, evidence, options, best_bp)
+        result = clamped_bp(graph, evidence, options, best_bp, for_log_z=True)
     except ZeroEvidenceError:
         return LogZ(-np.inf, exact=True, method="loopy")
     return LogZ(result.log_partition, exact=False, method="loopy", report=result.report)

@@ -22,14 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from genlab.pgm.costshift import ShiftReport, cost_shift
+from genlab.pgm.costshift import ShiftReport, Table, cost_shift
 from genlab.pgm.errors import ZeroEvidenceError
 from genlab.pgm.models.factor_graph import FactorGraph
 from genlab.pgm.plan import elimination_order
 
 __all__ = ["SearchReport", "branch_and_bound", "mini_bucket_ibound"]
 
-Table = tuple[tuple[int, ...], np.ndarray]  # (variable positions in search order, log table)
 SHIFT_SECONDS = 5.0  # cost shifting's time when the search itself has no time limit
 
 
