@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from genlab.pgm.errors import ZeroEvidenceError
+from genlab.pgm.errors import ContractionTooLarge, ZeroEvidenceError
 from genlab.pgm.loopy import BPReport, LoopyBP
 from genlab.pgm.models.factor_graph import FactorGraph
 from genlab.pgm.sampling import conditional_logits, conditional_tables
+
+NEIGHBOURHOOD_MEMORY = 1 << 28  # bytes one neighbourhood's exact MAP may use (steps stay quick)
 
 __all__ = ["ApproximateMapReport", "approximate_map", "local_search", "neighbourhood_search",
            "searched_map"]
@@ -160,9 +162,12 @@ def neighbourhood_search(graph: FactorGraph, assignment: Mapping[str, int],
         before = sub.log_score({v: current[v] for v in hood})
         steps += 1
         try:
-            best = ExactInference(sub).map_assignment()
+            best = ExactInference(sub, "min-fill", NEIGHBOURHOOD_MEMORY).map_assignment()
         except ZeroEvidenceError:  # nothing fits the rest here
             best = None
+        except ContractionTooLarge:  # big domains (wcsp_15): stop growing past this size
+            best, max_size = None, max(2, len(hood) - 1)
+            size = min(size, max_size)
         if best is not None and best.log_probability > before + 1e-9 * max(1.0, abs(before)):
             current.update({v: int(best.assignment[v]) for v in hood})
             moves += 1
