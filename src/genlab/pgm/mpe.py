@@ -19,6 +19,7 @@ from genlab.pgm.loopy import BPReport, LoopyBP
 from genlab.pgm.models.factor_graph import FactorGraph
 from genlab.pgm.sampling import conditional_logits, conditional_tables
 
+BP_SHARE, LNS_UNTIL = 0.15, 0.4  # of the time limit: BP + local search, then LNS until 40%
 NEIGHBOURHOOD_MEMORY = 1 << 28  # bytes one neighbourhood's exact MAP may use (steps stay quick)
 
 __all__ = ["ApproximateMapReport", "approximate_map", "local_search", "neighbourhood_search",
@@ -197,11 +198,11 @@ def searched_map(graph: FactorGraph, evidence: Mapping[str, Any] | None = None, 
 
     t0 = time.perf_counter()
     budget = 60.0 if time_limit is None else float(time_limit)
-    first = approximate_map(graph, evidence, damping=damping, time_limit=0.15 * budget)
+    first = approximate_map(graph, evidence, damping=damping, time_limit=BP_SHARE * budget)
     incumbent = dict(first.assignment)
     clamp = graph.encode_evidence(evidence)
     free = [v for v in graph.variables if v not in clamp]
-    incumbent, _, _ = neighbourhood_search(graph, incumbent, free, t0 + 0.4 * budget)
+    incumbent, _, _ = neighbourhood_search(graph, incumbent, free, t0 + LNS_UNTIL * budget)
     left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0))
     start = incumbent if np.isfinite(graph.log_score(incumbent)) else None
     return branch_and_bound(graph, evidence, time_limit=left, node_limit=node_limit,
