@@ -141,7 +141,10 @@ def clamped_bp(graph: FactorGraph, evidence: Mapping[str, int], options: dict[st
             depth = k + 1
         else:  # no convergence to keep: as deep as the time allows, at once
             depth = k + 1
-            while depth < len(order) and _pieces(graph, order[:depth + 1]) * per_piece <= left:
+            while depth < len(order):
+                more = _pieces(graph, order[:depth + 1])
+                if more > MAX_PIECES or more * per_piece > left:
+                    break
                 depth += 1
         count = _pieces(graph, order[:depth])
         if count > MAX_PIECES or count * per_piece > left:
