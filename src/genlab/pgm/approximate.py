@@ -131,10 +131,6 @@ def _choose(engine: ExactInference, evidence: Any, columns: Sequence[str] | None
     return fallback
 
 
-SCHEDULE = "residual"  # on the UAI 2014 MAR problems exact cannot do, residual updates beat
-# synchronous ones on 5 of 8 (linkage_17: Hellinger error 0.038 against 0.050) and tie on the rest
-LOG_Z_SCHEDULE = "synchronous"  # but an unconverged residual run ends on a mix of fresh and
-# stale messages whose Bethe energy can be far off (prob001.pddl: |Δ log10 Z| 15.2, not 3.4)
 def _time_left(options: dict[str, Any], t0: float) -> dict[str, Any]:
     """`options` with its time limit less what choosing the method took (the planner can
     spend seconds on a near miss)."""
@@ -145,6 +141,10 @@ def _time_left(options: dict[str, Any], t0: float) -> dict[str, Any]:
                                         float(options["time_limit"]) - spent))
 
 
+SCHEDULE = "residual"  # on the UAI 2014 MAR problems exact cannot do, residual updates beat
+# synchronous ones on 5 of 8 (linkage_17: Hellinger error 0.038 against 0.050) and tie on the rest
+LOG_Z_SCHEDULE = "synchronous"  # but an unconverged residual run ends on a mix of fresh and
+# stale messages whose Bethe energy can be far off (prob001.pddl: |Δ log10 Z| 15.2, not 3.4)
 DAMPINGS = (0.5, 0.9)  # loopy graphs can have several BP fixed points; heavier damping finds
 # others (DBN_11, synchronous: Hellinger error 0.72 at 0.5, 0.20 at 0.9)
 

@@ -1,7 +1,6 @@
 """Loopy belief propagation on a factor graph: sum-product (marginals, Bethe log Z) and
 max-product (MAP decoding), in log space, with damping and synchronous or residual
-scheduling — for models whose exact contraction
-does not fit in memory.
+scheduling — for models whose exact contraction does not fit in memory.
 
 Messages are stored per (factor, variable) edge, padded to the largest cardinality with −inf.
 Factors of the same shape are stacked, so one update of every message is a few numpy
@@ -106,7 +105,8 @@ class LoopyBP:
     previous iteration's messages, which with damping converges on most graphs;
     `"residual"` computes them all but commits only the `fraction` that would change most,
     so the informative messages run ahead (better beliefs on the hard linkage problems).
-    Iterations stop at `tolerance`, `max_iterations` or `time_limit` seconds, whichever comes first.
+    Iterations stop at `tolerance`, `max_iterations` or `time_limit` seconds, whichever
+    comes first.
     """
 
     def __init__(self, model: Any, evidence: Mapping[str, Any] | None = None, *,

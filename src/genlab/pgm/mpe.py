@@ -163,7 +163,7 @@ def neighbourhood_search(graph: FactorGraph, assignment: Mapping[str, int],
         before = sub.log_score({v: current[v] for v in hood})
         steps += 1
         try:
-            best = ExactInference(sub, "min-fill", NEIGHBOURHOOD_MEMORY).map_assignment()
+            best = ExactInference(sub, max_memory=NEIGHBOURHOOD_MEMORY).map_assignment()
         except ZeroEvidenceError:  # nothing fits the rest here
             best = None
         except ContractionTooLarge:  # big domains (wcsp_15): stop growing past this size
