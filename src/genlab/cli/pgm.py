@@ -232,12 +232,13 @@ def solve(
         if task == "MAP":
             record["log_score"] = answer.log_score
             record["bound"] = answer.bound
-        bp = getattr(answer.report, "bp", answer.report)
-        if bp is not None and hasattr(bp, "converged"):
-            record["convergence"] = {"iterations": bp.iterations, "residual": bp.residual,
-                                     "converged": bp.converged}
-            if hasattr(bp, "clamped"):  # BP conditioned on a few variables
-                record["convergence"].update(clamped=list(bp.clamped), pieces=bp.pieces)
+        report = answer.report
+        if report is not None and hasattr(report, "converged"):  # built on a BP run
+            convergence = {"iterations": report.iterations, "residual": report.residual,
+                           "converged": report.converged}
+            if hasattr(report, "clamped"):  # BP conditioned on a few variables
+                convergence.update(clamped=list(report.clamped), pieces=report.pieces)
+            record["convergence"] = convergence
         print(json.dumps(record))
         return
     if answer.why:

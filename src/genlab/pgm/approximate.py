@@ -117,28 +117,24 @@ def too_wide(engine: ExactInference, evidence: Any, columns: Sequence[str] | Non
 
 def _choose(engine: ExactInference, evidence: Any, columns: Sequence[str] | None, what: str,
             method: str, methods: tuple[str, ...], exact_name: str, fallback: str,
-            time_limit: float | None = None) -> str:
-    """The method that will answer: `auto` becomes the exact one, or `fallback` with a
-    warning when the exact plan is too wide."""
+            options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The method that will answer — `auto` becomes the exact one, or `fallback` with a
+    warning when the exact plan is too wide — and `options` with its time limit less what
+    choosing took (the planner can spend seconds on a near miss)."""
     if method not in methods:
         raise ValueError(f"{what}: method must be one of {', '.join(methods)}; got {method!r}")
     if method != "auto":
-        return method
-    reason = too_wide(engine, evidence, columns, what, time_limit)
+        return method, options
+    t0 = time.perf_counter()
+    limit = options.get("time_limit")
+    reason = too_wide(engine, evidence, columns, what, limit)
+    if limit is not None:
+        left = float(limit) - (time.perf_counter() - t0)
+        options = dict(options, time_limit=max(0.05 * float(limit), left))
     if reason is None:
-        return exact_name
+        return exact_name, options
     warn_approximate(what, reason, fallback)
-    return fallback
-
-
-def _time_left(options: dict[str, Any], t0: float) -> dict[str, Any]:
-    """`options` with its time limit less what choosing the method took (the planner can
-    spend seconds on a near miss)."""
-    if options.get("time_limit") is None:
-        return options
-    spent = time.perf_counter() - t0
-    return dict(options, time_limit=max(0.05 * float(options["time_limit"]),
-                                        float(options["time_limit"]) - spent))
+    return fallback, options
 
 
 SCHEDULE = "residual"  # on the UAI 2014 MAR problems exact cannot do, residual updates beat
@@ -207,10 +203,8 @@ def marginals(engine: ExactInference, evidence: Any, columns: Sequence[str] | No
               method: str, options: dict[str, Any]) -> Marginals:
     """Marginals by the exact contraction, loopy BP (`options` go to `LoopyBP`) or Gibbs
     sampling (`options` go to `gibbs_marginals`)."""
-    t0 = time.perf_counter()
-    method = _choose(engine, evidence, columns, "marginals", method, MARGINAL_METHODS,
-                     "exact", "loopy", options.get("time_limit"))
-    options = _time_left(options, t0)
+    method, options = _choose(engine, evidence, columns, "marginals", method, MARGINAL_METHODS,
+                              "exact", "loopy", options)
     if method == "exact":
         return Marginals(engine.marginals(evidence, columns=columns), exact=True,
                          method="exact")
@@ -228,10 +222,8 @@ def log_partition(engine: ExactInference, evidence: Any, columns: Sequence[str] 
                   method: str, options: dict[str, Any]) -> Any:
     """log Z by the exact contraction, the Bethe free energy of loopy BP, or importance
     sampling with BP's beliefs as the proposal (with a 95% confidence interval)."""
-    t0 = time.perf_counter()
-    method = _choose(engine, evidence, columns, "log_partition", method, LOG_Z_METHODS,
-                     "exact", "loopy", options.get("time_limit"))
-    options = _time_left(options, t0)
+    method, options = _choose(engine, evidence, columns, "log_partition", method, LOG_Z_METHODS,
+                              "exact", "loopy", options)
     if method == "exact":
         value = engine.log_partition(evidence, columns=columns)
         return value if batched_evidence(evidence) else LogZ(value, exact=True, method="exact")
@@ -271,10 +263,8 @@ def map_assignment(engine: ExactInference, evidence: Any, columns: Sequence[str]
     started from the approximate answer), or by max-product BP + local search."""
     from genlab.pgm.mpe import approximate_map, searched_map
 
-    t0 = time.perf_counter()
-    method = _choose(engine, evidence, columns, "map_assignment", method, MAP_METHODS,
-                     "contract", "search", options.get("time_limit"))
-    options = _time_left(options, t0)
+    method, options = _choose(engine, evidence, columns, "map_assignment", method, MAP_METHODS,
+                              "contract", "search", options)
     if method == "contract":
         return engine.map_assignment(evidence, columns=columns)
     graph = engine.graph

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from genlab.pgm.errors import ZeroEvidenceError
-from genlab.pgm.loopy import BPReport
+from genlab.pgm.loopy import BPBacked, BPReport
 from genlab.pgm.models.factor_graph import FactorGraph
 
 __all__ = ["ClampReport", "ClampedBP", "clamped_bp"]
@@ -33,7 +33,7 @@ SETTLED = 1e-7  # converged pieces whose mixture moved less than this: stop clam
 
 
 @dataclass(frozen=True)
-class ClampReport:
+class ClampReport(BPBacked):
     """The clamped variables, how many pieces ran (and converged), the seconds, and the
     least converged piece's BP report."""
 
@@ -41,27 +41,19 @@ class ClampReport:
     pieces: int
     converged_pieces: int
     seconds: float
-    worst: BPReport
+    bp: BPReport  # the least converged piece's run
 
     @property
     def converged(self) -> bool:
         return self.converged_pieces == self.pieces
 
-    @property
-    def residual(self) -> float:
-        return self.worst.residual
-
-    @property
-    def iterations(self) -> int:
-        return self.worst.iterations
-
     def describe(self) -> str:
         if not self.clamped:
-            return self.worst.describe()
+            return self.bp.describe()
         return (f"loopy BP conditioned on {len(self.clamped)} variables "
                 f"({', '.join(self.clamped[:4])}{', ...' if len(self.clamped) > 4 else ''}): "
                 f"{self.pieces} pieces, {self.converged_pieces} converged, "
-                f"{self.seconds:.2f} s; least converged piece: {self.worst.describe()}")
+                f"{self.seconds:.2f} s; least converged piece: {self.bp.describe()}")
 
 
 @dataclass(frozen=True)
@@ -102,8 +94,9 @@ def _mix(graph: FactorGraph, clamped: list[str], pieces: list[Any], seconds: flo
          ) -> ClampedBP:
     log_z = np.array([p.log_partition for p in pieces])
     top = float(np.max(log_z))
-    weights = np.exp(log_z - top)
-    weights /= weights.sum()
+    scaled = np.exp(log_z - top)
+    total = float(scaled.sum())
+    weights = scaled / total
     marginals = {}
     for v in graph.variables:
         mixed = sum(w * p.marginals[v] for w, p in zip(weights, pieces, strict=True))
@@ -111,7 +104,7 @@ def _mix(graph: FactorGraph, clamped: list[str], pieces: list[Any], seconds: flo
     worst = max((p.report for p in pieces), key=lambda r: (not r.converged, r.residual))
     report = ClampReport(tuple(clamped), len(pieces),
                          sum(p.report.converged for p in pieces), seconds, worst)
-    return ClampedBP(marginals, top + math.log(float(np.sum(np.exp(log_z - top)))), report)
+    return ClampedBP(marginals, top + math.log(total), report)
 
 
 def clamped_bp(graph: FactorGraph, evidence: Mapping[str, int], options: dict[str, Any],
@@ -129,23 +122,20 @@ def clamped_bp(graph: FactorGraph, evidence: Mapping[str, int], options: dict[st
         return best
     deadline = t0 + float(limit)
     order = clamp_order(graph, evidence)
-    per_piece = time.perf_counter() - t0
     strict = base.report.converged  # a converged model must stay converged when clamped
+    per_piece = time.perf_counter() - t0
     if not strict:  # every piece runs the damping that was kept, for its whole iterations
         options = dict(options, damping=base.report.damping)
         per_piece = base.report.seconds
     k = 0
     while k < len(order):
         left = deadline - time.perf_counter()
-        if strict:
-            depth = k + 1
-        else:  # no convergence to keep: as deep as the time allows, at once
-            depth = k + 1
-            while depth < len(order):
-                more = _pieces(graph, order[:depth + 1])
-                if more > MAX_PIECES or more * per_piece > left:
-                    break
-                depth += 1
+        depth = k + 1
+        while not strict and depth < len(order):  # no convergence to keep: as deep as the
+            more = _pieces(graph, order[:depth + 1])  # time allows, at once
+            if more > MAX_PIECES or more * per_piece > left:
+                break
+            depth += 1
         count = _pieces(graph, order[:depth])
         if count > MAX_PIECES or count * per_piece > left:
             break

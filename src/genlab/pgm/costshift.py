@@ -61,9 +61,8 @@ class _Shifter:
     def __init__(self, tables: list[Table], cards: np.ndarray) -> None:
         n, width = len(cards), int(max(cards.max(initial=1), 1))
         self.cards, self.width = cards, width
-        self.valid = np.arange(width)[None, :] < cards[:, None]
         self.theta = np.zeros((n, width))  # unary parts, finite (dead states are masked)
-        self.dead = ~self.valid
+        self.dead = np.arange(width)[None, :] >= cards[:, None]  # padding is never a state
         self.factors: list[Table] = []
         with np.errstate(invalid="ignore"):
             for scope, table in tables:
@@ -150,9 +149,6 @@ class _Shifter:
             e += len(scope)
         return out
 
-    def bound(self) -> float:
-        return dual_bound(self.shifted())
-
 
 def cost_shift(tables: list[Table], cards: np.ndarray, *, time_limit: float | None = 5.0,
                max_sweeps: int = 100_000, tolerance: float = 1e-6, check_every: int = 10
@@ -164,18 +160,21 @@ def cost_shift(tables: list[Table], cards: np.ndarray, *, time_limit: float | No
     shifter = _Shifter(tables, np.asarray(cards, dtype=np.intp))
     before = dual_bound(tables)
     bound, sweeps = before, 0
+    checked: list[Table] | None = None  # the shifted tables, when the last sweep was checked
     if shifter.factors:
         while sweeps < max_sweeps:
             shifter.sweep()
             sweeps += 1
+            checked = None
             if sweeps % check_every == 0 or sweeps == max_sweeps:
-                now = shifter.bound()
+                checked = shifter.shifted()
+                now = dual_bound(checked)
                 settled = bound - now <= tolerance * max(1.0, abs(now))
                 bound = now
                 if settled or now == -math.inf:
                     break
             if time_limit is not None and time.perf_counter() - t0 > time_limit:
                 break
-    out = shifter.shifted()
+    out = checked if checked is not None else shifter.shifted()
     final = min(dual_bound(out), before)
     return out, ShiftReport(sweeps, before, final, time.perf_counter() - t0)

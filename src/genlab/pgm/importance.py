@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from genlab.pgm.errors import ModelError, ZeroEvidenceError
-from genlab.pgm.loopy import BPReport, LoopyBP
+from genlab.pgm.loopy import BPBacked, BPReport, LoopyBP
 
 __all__ = ["ImportanceReport", "importance_log_partition"]
 
@@ -26,30 +26,18 @@ Z_95 = 1.959963984540054
 
 
 @dataclass(frozen=True)
-class ImportanceReport:
+class ImportanceReport(BPBacked):
     """The sampler's run: samples drawn, effective sample size, the BP proposal's report."""
 
     samples: int
     effective_samples: float
     seconds: float
-    proposal: BPReport
-
-    @property
-    def residual(self) -> float:
-        return self.proposal.residual
-
-    @property
-    def iterations(self) -> int:
-        return self.proposal.iterations
-
-    @property
-    def converged(self) -> bool:
-        return self.proposal.converged
+    bp: BPReport  # the proposal's run
 
     def describe(self) -> str:
         return (f"importance sampling: {self.samples} samples (effective "
                 f"{self.effective_samples:.1f}) from a BP-belief proposal "
-                f"({self.proposal.describe()}), {self.seconds:.2f} s")
+                f"({self.bp.describe()}), {self.seconds:.2f} s")
 
 
 def importance_log_partition(model: Any, evidence: Mapping[str, Any] | None = None, *,

@@ -26,7 +26,7 @@ import numpy as np
 from genlab.pgm.errors import ZeroEvidenceError
 from genlab.pgm.models.factor_graph import FactorGraph
 
-__all__ = ["BPReport", "BPResult", "LoopyBP", "loopy_bp"]
+__all__ = ["BPBacked", "BPReport", "BPResult", "LoopyBP", "loopy_bp"]
 
 MODES = ("sum", "max")
 SCHEDULES = ("synchronous", "residual")
@@ -54,6 +54,25 @@ class BPReport:
         return (f"loopy BP {state}: {self.iterations} iterations, final residual "
                 f"{self.residual:.2g}, {self.schedule} updates, damping {self.damping:g}"
                 f"{average}, {self.seconds:.2f} s")
+
+
+class BPBacked:
+    """Mixed into reports built on a BP run (their `bp` field): that run's convergence reads
+    as the report's own, so callers (the CLI's `--json`) need not know the report's kind."""
+
+    bp: BPReport
+
+    @property
+    def residual(self) -> float:
+        return self.bp.residual
+
+    @property
+    def iterations(self) -> int:
+        return self.bp.iterations
+
+    @property
+    def converged(self) -> bool:
+        return self.bp.converged
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from genlab.pgm.errors import ContractionTooLarge, ZeroEvidenceError
-from genlab.pgm.loopy import BPReport, LoopyBP
+from genlab.pgm.loopy import BPBacked, BPReport, LoopyBP
 from genlab.pgm.models.factor_graph import FactorGraph
 from genlab.pgm.sampling import conditional_logits, conditional_tables
 
@@ -27,7 +27,7 @@ __all__ = ["ApproximateMapReport", "approximate_map", "local_search", "neighbour
 
 
 @dataclass(frozen=True)
-class ApproximateMapReport:
+class ApproximateMapReport(BPBacked):
     """How an approximate MAP answer was found: the max-product BP run, then local search."""
 
     bp: BPReport
@@ -35,10 +35,6 @@ class ApproximateMapReport:
     moves: int
     sweeps: int
     seconds: float
-
-    @property
-    def residual(self) -> float:
-        return self.bp.residual
 
     def describe(self) -> str:
         return (f"max-product {self.bp.describe()}; decoded log score "
