@@ -252,5 +252,6 @@ def solve(
                       "unnormalised probability)")
 
 
-# the data commands (sample, fit, learn, loglik) live in their own module
-from genlab.cli import pgm_learn  # noqa: E402, F401
+# the data commands (sample, fit, learn, loglik) and the linear-Gaussian group live in their
+# own modules
+from genlab.cli import pgm_gaussian, pgm_learn  # noqa: E402, F401

@@ -23,8 +23,15 @@ from genlab.pgm.inference import (
     query,
 )
 from genlab.pgm.io import load_model, read_bif, read_csv, read_uai, write_bif, write_csv, write_uai
-from genlab.pgm.learning import fit, learn, log_likelihood
-from genlab.pgm.models import CPT, BayesianNetwork, FactorGraph
+from genlab.pgm.io.gaussian_json import read_gaussian_json, write_gaussian_json
+from genlab.pgm.learning import fit, fit_gaussian, learn, learn_gaussian, log_likelihood
+from genlab.pgm.models import (
+    CPT,
+    BayesianNetwork,
+    FactorGraph,
+    GaussianCPD,
+    LinearGaussianBayesianNetwork,
+)
 from genlab.pgm.plan import ContractionPlan, plan_contraction
 from genlab.pgm.sampling import sample
 
@@ -36,6 +43,8 @@ __all__ = [
     "ExactInference",
     "Factor",
     "FactorGraph",
+    "GaussianCPD",
+    "LinearGaussianBayesianNetwork",
     "MapResult",
     "ModelError",
     "ParseError",
@@ -43,7 +52,9 @@ __all__ = [
     "engine",
     "examples",
     "fit",
+    "fit_gaussian",
     "learn",
+    "learn_gaussian",
     "load_model",
     "log_likelihood",
     "log_partition",
@@ -53,9 +64,11 @@ __all__ = [
     "query",
     "read_bif",
     "read_csv",
+    "read_gaussian_json",
     "read_uai",
     "sample",
     "write_bif",
     "write_csv",
+    "write_gaussian_json",
     "write_uai",
 ]

@@ -7,8 +7,9 @@ import numpy as np
 from genlab.pgm.factor import Factor
 from genlab.pgm.models.bayesian_network import CPT, BayesianNetwork
 from genlab.pgm.models.factor_graph import FactorGraph
+from genlab.pgm.models.gaussian import GaussianCPD, LinearGaussianBayesianNetwork
 
-__all__ = ["FOODS", "food_factor_graph", "red_blue_network"]
+__all__ = ["FOODS", "food_factor_graph", "gaussian_network", "red_blue_network"]
 
 FOODS = ("chocolate", "peanut butter", "ice cream", "tuna")
 
@@ -58,3 +59,19 @@ def food_factor_graph() -> FactorGraph:
         states={"first": FOODS, "second": FOODS},
         name="food",
     )
+
+
+def gaussian_network(
+    mu1: float = 0.0, mu3: float = 0.0,
+    sigmas: tuple[float, float, float, float, float] = (1.0, 0.5, 1.0, 0.5, 0.75),
+) -> LinearGaussianBayesianNetwork:
+    """The lecture's Gaussian network on the red/blue graph: x1 ~ N(μ1, σ1), x2 ~ N(x1, σ2),
+    x3 ~ N(μ3, σ3), x4 ~ N(x2 + x3, σ4), x5 ~ N(x3, σ5), the σ's standard deviations."""
+    s1, s2, s3, s4, s5 = sigmas
+    return LinearGaussianBayesianNetwork([
+        GaussianCPD("x1", bias=mu1, variance=s1 ** 2),
+        GaussianCPD("x2", ("x1",), (1.0,), variance=s2 ** 2),
+        GaussianCPD("x3", bias=mu3, variance=s3 ** 2),
+        GaussianCPD("x4", ("x2", "x3"), (1.0, 1.0), variance=s4 ** 2),
+        GaussianCPD("x5", ("x3",), (1.0,), variance=s5 ** 2),
+    ], name="lecture-gaussian")

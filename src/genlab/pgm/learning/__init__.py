@@ -14,6 +14,13 @@ is read, dask only for a Dask DataFrame.
 from genlab.pgm.learning.counts import count, count_many
 from genlab.pgm.learning.data import Dataset, as_dataset, to_frame
 from genlab.pgm.learning.exact import exact_search
+from genlab.pgm.learning.gaussian import (
+    GaussianScorer,
+    GaussianStatistics,
+    fit_gaussian,
+    gaussian_statistics,
+    learn_gaussian,
+)
 from genlab.pgm.learning.graph import DAG, PDAG, GraphComparison, compare_graphs, cpdag, shd
 from genlab.pgm.learning.independence import CITest, ci_test, independence_test
 from genlab.pgm.learning.learn import METHODS, LearnResult, learn
@@ -34,6 +41,8 @@ __all__ = [
     "ChunkedSource",
     "Dataset",
     "EMResult",
+    "GaussianScorer",
+    "GaussianStatistics",
     "GraphComparison",
     "LearnResult",
     "Move",
@@ -53,10 +62,13 @@ __all__ = [
     "exact_search",
     "family_score",
     "fit",
+    "fit_gaussian",
     "frame_marginals",
+    "gaussian_statistics",
     "hill_climb",
     "independence_test",
     "learn",
+    "learn_gaussian",
     "log_likelihood",
     "mutual_information",
     "pc",

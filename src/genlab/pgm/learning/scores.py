@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from scipy.special import gammaln, xlogy
@@ -24,7 +24,7 @@ from scipy.special import gammaln, xlogy
 from genlab.pgm.errors import ModelError
 from genlab.pgm.learning.counts import count_many
 
-__all__ = ["SCORES", "Scorer", "family_score"]
+__all__ = ["SCORES", "FamilyScorer", "Scorer", "family_score"]
 
 Family = tuple[str, tuple[str, ...]]
 
@@ -78,6 +78,16 @@ SCORES: dict[str, Callable[[np.ndarray, float], float]] = {
     "k2": _k2,
     "ll": _ll,
 }
+
+
+class FamilyScorer(Protocol):
+    """What a structure search needs of a score: local scores of (child, parents) families
+    (`Scorer` for discrete data, `GaussianScorer` for linear-Gaussian families)."""
+
+    variables: tuple[str, ...]
+    evaluations: int
+
+    def local_many(self, families: Sequence[tuple[str, Iterable[str]]]) -> list[float]: ...
 
 
 def family_score(counts: np.ndarray, score: str = "bic", ess: float = 1.0) -> float:

@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from genlab.pgm.errors import ModelError
+from genlab.pgm.learning.gaussian import GAUSSIAN_SCORES, GaussianScorer
 from genlab.pgm.learning.graph import DAG, arc_indices, as_dag
-from genlab.pgm.learning.scores import Scorer
+from genlab.pgm.learning.scores import FamilyScorer, Scorer
 from genlab.pgm.learning.sources import as_source
 
 __all__ = ["Move", "SearchResult", "hill_climb", "tabu_search"]
@@ -113,7 +114,7 @@ class _Search:
     """A DAG being searched: adjacency, reachability, local scores and the move-delta tables."""
 
     def __init__(
-        self, scorer: Scorer, adj: np.ndarray, black: np.ndarray, white: np.ndarray,
+        self, scorer: FamilyScorer, adj: np.ndarray, black: np.ndarray, white: np.ndarray,
         max_parents: int,
     ) -> None:
         self.scorer = scorer
@@ -343,11 +344,13 @@ class _Log:
 # ----------------------------------------------------------------------------------------------
 # arguments
 # ----------------------------------------------------------------------------------------------
-def _scorer(data: Any, score: str, ess: float, scorer: Scorer | None) -> Scorer:
+def _scorer(data: Any, score: str, ess: float, scorer: FamilyScorer | None) -> FamilyScorer:
     if scorer is not None:
         return scorer
     if data is None:
         raise ModelError("structure search needs `data` (or a `scorer`)")
+    if score in GAUSSIAN_SCORES:  # continuous columns: linear-Gaussian families
+        return GaussianScorer(data, score)
     data = as_source(data)
     return Scorer(data, score, ess)
 
@@ -414,7 +417,7 @@ def _search(
     black_list: Iterable[Sequence[str]], white_list: Iterable[Sequence[str]], start: Any,
     tabu_length: int, max_no_improve: int | None, max_iter: int, restarts: int,
     perturb: int | None,
-    seed: int | None, scorer: Scorer | None, callback: Callback | None,
+    seed: int | None, scorer: FamilyScorer | None, callback: Callback | None,
 ) -> SearchResult:
     """Check the arguments, climb (hill climbing or tabu) from the start DAG, then restart."""
     scorer = _scorer(data, score, ess, scorer)
@@ -471,7 +474,7 @@ def hill_climb(
     restarts: int = 0,
     perturb: int | None = None,
     seed: int | None = None,
-    scorer: Scorer | None = None,
+    scorer: FamilyScorer | None = None,
     callback: Callback | None = None,
 ) -> SearchResult:
     """Greedy hill climbing over DAGs: take the best legal add/delete/reverse until none
@@ -516,7 +519,7 @@ def tabu_search(
     restarts: int = 0,
     perturb: int | None = None,
     seed: int | None = None,
-    scorer: Scorer | None = None,
+    scorer: FamilyScorer | None = None,
     callback: Callback | None = None,
 ) -> SearchResult:
     """Tabu search: hill climbing that goes on through non-improving moves, never undoing one
