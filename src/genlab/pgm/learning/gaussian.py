@@ -54,10 +54,16 @@ def numeric_matrix(frame: Any, variables: Sequence[str], what: str = "data") -> 
     missing = [v for v in variables if v not in frame.columns]
     if missing:
         raise ModelError(f"{what} has no column for {missing}; it has {list(frame.columns)}")
+    dtypes = frame.dtypes
+    if all(pd.api.types.is_numeric_dtype(dtypes[v]) for v in variables):  # no text to check
+        return frame[list(variables)].to_numpy(dtype=np.float64)
     columns = []
     for v in variables:
-        values = pd.to_numeric(frame[v], errors="coerce").to_numpy(dtype=np.float64)
         raw = frame[v]
+        if pd.api.types.is_numeric_dtype(raw):
+            columns.append(raw.to_numpy(dtype=np.float64))
+            continue
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
         bad = np.isnan(values) & raw.notna().to_numpy() & (raw.astype(str).str.strip() != "")
         if bad.any():
             row = frame.index[int(np.flatnonzero(bad)[0])]

@@ -250,7 +250,8 @@ class LinearGaussianBayesianNetwork:
         pos = self._position
         r = [pos[v] for v in query]
         e = [pos[v] for v in evidence]
-        m = [i for i in range(len(self.variables)) if i not in set(r) | set(e)]
+        taken = set(r) | set(e)
+        m = [i for i in range(len(self.variables)) if i not in taken]
         j, h = self.precision, self.information
         j_rr, h_r, j_re = j[np.ix_(r, r)], h[r], j[np.ix_(r, e)]
         if m:  # Schur complement: T = J_MM⁻¹ J_M[R|E] by Cholesky solves
