@@ -87,6 +87,8 @@ TOUR_SECTIONS: list[tuple[str, str | Callable[[TourContext], str]]] = [
     ("Learning from data: structure, CPTs and EM", "genlab.pgm.learning.tour:tour_section"),
     ("Beyond exact width: loopy BP, sampling and MAP search",
      "genlab.pgm.approximate_tour:tour_section"),
+    ("Continuous and sequential models: Gaussian networks, Markov chains, HMMs",
+     "genlab.pgm.models.tour:tour_section"),
     ("GANs: a class-conditional DCGAN on MNIST", "genlab.gan.tour:tour_section"),
     ("Image tasks: super-resolution, inpainting, colorization, uncropping, style transfer",
      "genlab.gan.tasks.tour:tour_section"),

@@ -71,3 +71,13 @@ def test_fit_names_the_bad_line(model: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "'three' at line 3" in result.output
     assert not (tmp_path / "f.json").exists()
+
+
+def test_learn_recovers_the_structure(model: Path, tmp_path: Path) -> None:
+    from genlab.pgm.learning import shd
+
+    data, learned = tmp_path / "rows.csv", tmp_path / "learned.json"
+    examples.gaussian_network(mu1=1.0).sample(20_000, seed=0).to_csv(data, index=False)
+    result = runner.invoke(app, ["pgm", "gaussian", "learn", str(data), "--out", str(learned)])
+    assert result.exit_code == 0, result.output
+    assert shd(read_gaussian_json(learned).dag, read_gaussian_json(model).dag) == 0

@@ -136,3 +136,27 @@ def sample(
         raise _fail(exc) from None
     atomic_write_bytes(out, rows.to_csv(index=False, float_format="%.17g").encode())
     console.print(f"{n} rows → {out}")
+
+
+@app.command()
+def learn(
+    data: Path = typer.Argument(..., help="CSV with one numeric column per variable.",
+                                show_default=False),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the learned JSON."),
+    score: str = typer.Option("bic-g", help="Structure score: bic-g, aic-g or ll-g."),
+    max_parents: int | None = typer.Option(None, help="Most parents per node."),
+    seed: int | None = typer.Option(None, help="Seed of the search's random restarts."),
+) -> None:
+    """Learn structure (tabu search on a Gaussian score) and parameters from DATA."""
+    from genlab.pgm.io import read_csv
+    from genlab.pgm.io.gaussian_json import write_gaussian_json
+    from genlab.pgm.learning.gaussian import learn_gaussian
+
+    try:
+        net, result = learn_gaussian(read_csv(data), score=score, max_parents=max_parents,
+                                     seed=seed)
+    except ValueError as exc:
+        raise _fail(exc) from None
+    write_gaussian_json(net, out)
+    console.print(f"{len(net)} nodes, {net.dag.num_edges} arcs, {score} = {result.score:.6g}"
+                  f" → {out}")
