@@ -1,6 +1,7 @@
 """Model classes; every one lowers to a FactorGraph, the one input of inference."""
 
 from genlab.pgm.models.bayesian_network import CPT, BayesianNetwork
+from genlab.pgm.models.clg import CLGNode, ConditionalLinearGaussianNetwork, HybridPosterior
 from genlab.pgm.models.factor_graph import Evidence, FactorGraph
 from genlab.pgm.models.gaussian import (
     GaussianCPD,
@@ -11,9 +12,12 @@ from genlab.pgm.models.gaussian import (
 __all__ = [
     "CPT",
     "BayesianNetwork",
+    "CLGNode",
+    "ConditionalLinearGaussianNetwork",
     "Evidence",
     "FactorGraph",
     "GaussianCPD",
     "GaussianDistribution",
+    "HybridPosterior",
     "LinearGaussianBayesianNetwork",
 ]
