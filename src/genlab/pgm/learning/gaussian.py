@@ -56,6 +56,9 @@ def numeric_matrix(frame: Any, variables: Sequence[str], what: str = "data") -> 
         raise ModelError(f"{what} has no column for {missing}; it has {list(frame.columns)}")
     dtypes = frame.dtypes
     if all(pd.api.types.is_numeric_dtype(dtypes[v]) for v in variables):  # no text to check
+        if len(set(frame.columns)) == len(frame.columns) and all(
+                pd.api.types.is_numeric_dtype(t) for t in dtypes):  # one block: no frame copy
+            return frame.to_numpy(dtype=np.float64)[:, frame.columns.get_indexer(variables)]
         return frame[list(variables)].to_numpy(dtype=np.float64)
     columns = []
     for v in variables:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, solve_triangular
+from scipy.sparse import csr_matrix
 
 from genlab.pgm.errors import ModelError
 
@@ -207,6 +208,7 @@ class LinearGaussianBayesianNetwork:
             for p, w in zip(cpd.parents, cpd.weights, strict=True):
                 weights[i, self._position[p]] = w
         self._a = np.eye(n) - weights  # unit lower triangular (topological order)
+        self._sparse_weights = csr_matrix(weights)  # one entry per arc: O(arcs) per row
         self._bias = np.array([self._cpds[v].bias for v in self.variables])
         self._variance = np.array([self._cpds[v].variance for v in self.variables])
         scaled = self._a / self._variance[:, None]  # D⁻¹ A
@@ -361,9 +363,12 @@ class LinearGaussianBayesianNetwork:
         out = np.zeros(x.shape[0])
         for observed, idx in _patterns(~np.isnan(x)):
             if observed.all():  # the directed factorisation: Σ_i log N(x_i; b_i + w·pa, σ_i²)
-                resid = x[idx] @ self._a.T - self._bias
-                out[idx] = (-0.5 * (resid ** 2 / self._variance).sum(axis=1)
-                            - 0.5 * np.log(self._variance).sum()
+                cols = np.ascontiguousarray((x if len(idx) == len(x) else x[idx]).T)  # (V, n)
+                resid = cols - self._sparse_weights @ cols
+                resid -= self._bias[:, None]
+                resid *= resid
+                resid /= self._variance[:, None]
+                out[idx] = (-0.5 * resid.sum(axis=0) - 0.5 * np.log(self._variance).sum()
                             - 0.5 * len(self.variables) * LOG_2PI)
             elif observed.any():
                 o = tuple(v for v, k in zip(self.variables, observed, strict=True) if k)
