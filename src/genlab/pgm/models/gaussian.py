@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -159,9 +160,13 @@ class _Affine:
         return self.offset - x @ self.gain.T if self.evidence else np.broadcast_to(
             self.offset, (x.shape[0], len(self.offset))).copy()
 
+    @cached_property
     def covariance(self) -> np.ndarray:
+        """(L Lᵀ)⁻¹ = L⁻ᵀ L⁻¹ by one triangular solve; read-only, shared by every answer."""
         inv_chol = solve_triangular(self.chol, np.eye(len(self.query)), lower=True)
-        return inv_chol.T @ inv_chol
+        covariance = inv_chol.T @ inv_chol
+        covariance.flags.writeable = False
+        return covariance
 
     def draw(self, mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """mean + L⁻ᵀ z: a draw with covariance (L Lᵀ)⁻¹ per row of `mean`."""
@@ -311,7 +316,7 @@ class LinearGaussianBayesianNetwork:
             raise ModelError(f"variables {clash} are both queried and observed")
         affine = self._posterior(query, names)
         mean = affine.mean(values)
-        return GaussianDistribution(query, mean if batched else mean[0], affine.covariance())
+        return GaussianDistribution(query, mean if batched else mean[0], affine.covariance)
 
     def joint(self) -> GaussianDistribution:
         """The joint Gaussian over all variables (topological order): mean A⁻¹b and
