@@ -1,4 +1,4 @@
-"""Entry point of the `genlab` command: the `pgm`, `gan` and `tour` groups."""
+"""Entry point of the `genlab` command: pgm, gan, image, hmm, seq and tour."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from rich.console import Console
 
 from genlab._version import __version__
 from genlab.cli.gan import app as gan_app
+from genlab.cli.hmm import app as hmm_app
 from genlab.cli.image import app as image_app
 from genlab.cli.pgm import app as pgm_app
 
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(pgm_app, name="pgm")
 app.add_typer(gan_app, name="gan")
 app.add_typer(image_app, name="image")
+app.add_typer(hmm_app, name="hmm")
 
 
 def _print_version(value: bool) -> None:

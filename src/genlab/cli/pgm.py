@@ -42,7 +42,7 @@ def _load(model: Path) -> BayesianNetwork | FactorGraph:
     try:
         return load_model(model)
     except (OSError, ValueError) as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -55,7 +55,7 @@ def _evidence(pairs: list[str] | None, evidence_file: Path | None) -> dict[str, 
         try:  # a typo in the path must not mean "no evidence"
             ev = read_uai_evidence(evidence_file, missing_ok=False)
         except (OSError, ValueError) as exc:
-            console.print(f"[red]error:[/] {exc}")
+            console.print(f"[red]error:[/] {exc}", soft_wrap=True)
             raise typer.Exit(2) from None
         out.update({k: str(v) for k, v in ev.items()})
     for pair in pairs or []:
@@ -67,7 +67,7 @@ def _evidence(pairs: list[str] | None, evidence_file: Path | None) -> dict[str, 
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    console.print(f"[red]error:[/] {exc}")
+    console.print(f"[red]error:[/] {exc}", soft_wrap=True)
     return typer.Exit(1)
 
 

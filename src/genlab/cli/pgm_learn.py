@@ -34,7 +34,7 @@ def _read_data(path: Path, chunksize: int | None, weights: str | None = None) ->
     try:
         return csv_chunks(path, chunksize, weights=weights) if chunksize else read_csv(path)
     except ValueError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
 
 

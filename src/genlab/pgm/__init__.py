@@ -30,8 +30,10 @@ from genlab.pgm.models import (
     BayesianNetwork,
     FactorGraph,
     GaussianCPD,
+    HiddenMarkovModel,
     LinearGaussianBayesianNetwork,
 )
+from genlab.pgm.models.hmm_fit import baum_welch, fit_hmm
 from genlab.pgm.plan import ContractionPlan, plan_contraction
 from genlab.pgm.sampling import sample
 
@@ -44,15 +46,18 @@ __all__ = [
     "Factor",
     "FactorGraph",
     "GaussianCPD",
+    "HiddenMarkovModel",
     "LinearGaussianBayesianNetwork",
     "MapResult",
     "ModelError",
     "ParseError",
     "ZeroEvidenceError",
+    "baum_welch",
     "engine",
     "examples",
     "fit",
     "fit_gaussian",
+    "fit_hmm",
     "learn",
     "learn_gaussian",
     "load_model",

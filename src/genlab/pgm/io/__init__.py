@@ -14,6 +14,8 @@ from genlab.pgm.io import bif, uai
 from genlab.pgm.io._source import Source, looks_like_path
 from genlab.pgm.io.bif import bif_string, read_bif, write_bif
 from genlab.pgm.io.csv import iter_csv, read_csv, write_csv
+from genlab.pgm.io.hmm_json import read_hmm_json, write_hmm_json
+from genlab.pgm.io.hmm_sequences import read_sequences, write_sequences
 from genlab.pgm.io.uai import read_uai, read_uai_bayesian_network, uai_string, write_uai
 from genlab.pgm.io.uai_evidence import read_uai_evidence, uai_evidence_string, write_uai_evidence
 from genlab.pgm.io.uai_result import (
@@ -33,6 +35,8 @@ __all__ = [
     "load_model",
     "read_bif",
     "read_csv",
+    "read_hmm_json",
+    "read_sequences",
     "read_uai",
     "read_uai_bayesian_network",
     "read_uai_evidence",
@@ -42,6 +46,8 @@ __all__ = [
     "uai_string",
     "write_bif",
     "write_csv",
+    "write_hmm_json",
+    "write_sequences",
     "write_uai",
     "write_uai_evidence",
     "write_uai_result",

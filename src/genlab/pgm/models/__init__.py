@@ -8,6 +8,7 @@ from genlab.pgm.models.gaussian import (
     GaussianDistribution,
     LinearGaussianBayesianNetwork,
 )
+from genlab.pgm.models.hmm import HiddenMarkovModel
 
 __all__ = [
     "CPT",
@@ -18,6 +19,7 @@ __all__ = [
     "FactorGraph",
     "GaussianCPD",
     "GaussianDistribution",
+    "HiddenMarkovModel",
     "HybridPosterior",
     "LinearGaussianBayesianNetwork",
 ]
