@@ -41,6 +41,8 @@ bench: setup
 	$(BIN)/python benchmarks/uai2014.py --task PR --answer
 	$(BIN)/python benchmarks/pgm_learning_vs_peers.py
 	$(BIN)/python benchmarks/image_tasks.py
+	$(BIN)/python benchmarks/gaussian_vs_pgmpy.py
+	$(BIN)/python benchmarks/hmm_vs_hmmlearn.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
