@@ -386,3 +386,85 @@ def test_gaussian_observation_that_is_not_a_number() -> None:
     # None is missing: a missing last step sums the transition row to one
     assert model.log_likelihood([[0.1, None]])[0] == pytest.approx(
         model.log_likelihood([[0.1]])[0], rel=1e-12)
+
+
+def reference_viterbi(model: HiddenMarkovModel, seq: list) -> tuple[list[int], float]:
+    """One sequence's MAP path by a plain log-space recursion (−inf allowed), first maximiser."""
+    batch = model.prepare([seq])
+    log_b = np.asarray(model.emission.log_likelihood(batch.flat))
+    with np.errstate(divide="ignore"):
+        log_a, log_s = np.log(model.transition), np.log(model.start)
+    delta = log_s + log_b[0]
+    back = []
+    for t in range(1, len(log_b)):
+        scores = delta[:, None] + log_a  # (previous, next)
+        back.append(scores.argmax(axis=0))
+        delta = scores.max(axis=0) + log_b[t]
+    path = [int(delta.argmax())]
+    for pointers in reversed(back):
+        path.append(int(pointers[path[-1]]))
+    return path[::-1], float(delta.max())
+
+
+@pytest.mark.parametrize("k", [2, 4, 6, 9])
+@pytest.mark.parametrize("equal", [True, False])
+def test_viterbi_kernels_match_a_plain_recursion(k: int, equal: bool) -> None:
+    """Every forward strategy (BLAS selection while finite, broadcast with −inf, pairwise or
+    reduced max; equal or ragged lengths) gives the plain recursion's path and score."""
+    rng = np.random.default_rng(20 + k)
+    transition = rng.dirichlet(np.ones(k), size=k)
+    models = [HiddenMarkovModel.categorical(rng.dirichlet(np.ones(k)), transition,
+                                            rng.dirichlet(np.ones(3), size=k), SYMBOLS)]
+    sparse = transition.copy()
+    sparse[:, 0] = 0.0  # state 0 only at the start: log A has −inf, the broadcast path
+    sparse /= sparse.sum(axis=1, keepdims=True)
+    models.append(models[0].replace(transition=sparse))
+    lengths = [9] * 7 if equal else [9, 1, 5, 9, 3, 7, 2]
+    for model in models:
+        seqs = [list(rng.choice(SYMBOLS, size=n)) for n in lengths]
+        decoded = model.viterbi(seqs)
+        for i, seq in enumerate(seqs):
+            path, log_p = reference_viterbi(model, seq)
+            assert decoded.paths[i].tolist() == path
+            assert decoded.log_probability[i] == pytest.approx(log_p, rel=1e-12)
+
+
+def test_forward_backward_survives_underflow_between_normalisations() -> None:
+    """Switching states costs 1e-30 a step here, so α shrinks far below 1e-150 between the
+    lazy normalisations: the kernel notices, normalises every step instead and stays exact."""
+    from genlab.pgm.models import hmm_scan
+
+    eps = 1e-30
+    model = HiddenMarkovModel.gaussian([0.5, 0.5], [[1 - eps, eps], [eps, 1 - eps]],
+                                       [[-1.0], [1.0]], [[0.01], [0.01]], "diag")
+    seq = np.array([-1.0, 1.0] * 10)
+    batch = model.prepare([seq, seq[:5]])
+    b, _ = model.emission.scaled_likelihood(batch.packed)
+    _, lazy_scale = hmm_scan._forward(batch.packing, model.start, model.transition, b,
+                                      hmm_scan._RENORM_EVERY)
+    assert lazy_scale.min() < hmm_scan._TINY  # the fallback really runs
+    log_b = np.asarray(model.emission.log_likelihood(seq[:, None]))
+    log_alpha = np.log(model.start) + log_b[0]
+    for t in range(1, len(seq)):
+        log_alpha = np.logaddexp.reduce(log_alpha[:, None] + np.log(model.transition),
+                                        axis=0) + log_b[t]
+    expected = float(np.logaddexp.reduce(log_alpha))
+    assert model.log_likelihood(batch)[0] == pytest.approx(expected, rel=1e-12)
+    post = model.posteriors(batch)
+    np.testing.assert_allclose(post[0].sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(post[0].argmax(axis=1), (seq > 0).astype(int))
+
+
+def test_results_per_sequence_are_a_lazy_list() -> None:
+    rng = np.random.default_rng(11)
+    model = random_categorical(rng)
+    seqs = [list(rng.choice(SYMBOLS, size=n)) for n in (4, 1, 6)]
+    paths = model.viterbi(seqs).paths
+    posts = model.posteriors(seqs)
+    assert len(paths) == 3 and [len(p) for p in paths] == [4, 1, 6]
+    assert paths[-1].tolist() == paths[2].tolist() == list(paths)[2].tolist()
+    assert [p.tolist() for p in paths[1:]] == [paths[1].tolist(), paths[2].tolist()]
+    np.testing.assert_array_equal(np.concatenate(paths), paths.flat)
+    assert posts[1].shape == (1, 3) and np.concatenate(posts).shape == (11, 3)
+    with pytest.raises(IndexError):
+        paths[3]

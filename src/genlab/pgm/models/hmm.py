@@ -34,7 +34,7 @@ from genlab.pgm.models.hmm_emissions import (
     check_stochastic,
     draw_rows,
 )
-from genlab.pgm.models.hmm_scan import Packing, forward_backward, viterbi
+from genlab.pgm.models.hmm_scan import Packing, PerSequence, forward_backward, viterbi
 
 __all__ = ["Decoding", "HMMSample", "HiddenMarkovModel", "SequenceBatch", "emission_log_shift"]
 
@@ -59,9 +59,13 @@ class SequenceBatch:
 
 @dataclass(frozen=True)
 class Decoding:
-    """Viterbi paths (one int array per sequence) and log P(path, sequence) per sequence."""
+    """Viterbi paths (one int array per sequence) and log P(path, sequence) per sequence.
 
-    paths: list[np.ndarray]
+    `paths` is a read-only list-like `PerSequence`: the paths are views of one concatenated
+    array (`paths.flat`, input order), cut on access, so decoding 10,000 sequences builds no
+    10,000 arrays up front."""
+
+    paths: PerSequence
     log_probability: np.ndarray
 
 
@@ -211,18 +215,19 @@ class HiddenMarkovModel:
         batch = self.prepare(sequences)
         scaled = self.emission.scaled_likelihood(batch.packed)
         return forward_backward(batch.packing, self.start, self.transition, scaled,
-                                posteriors=False).log_likelihood
+                                posteriors=False, work=True).log_likelihood
 
     def score(self, sequences: Sequences) -> float:
         """Total log-likelihood of all sequences."""
         return float(self.log_likelihood(sequences).sum())
 
-    def posteriors(self, sequences: Sequences) -> list[np.ndarray]:
-        """P(z_t = k | x) per sequence, arrays (T_i, K) (scaled forward–backward)."""
+    def posteriors(self, sequences: Sequences) -> PerSequence:
+        """P(z_t = k | x) per sequence, arrays (T_i, K) (scaled forward–backward), as a
+        list-like `PerSequence` of views into one (total, K) array (`.flat`, input order)."""
         batch = self.prepare(sequences)
         scaled = self.emission.scaled_likelihood(batch.packed)
-        fb = forward_backward(batch.packing, self.start, self.transition, scaled)
-        return batch.packing.split(batch.packing.unpack(fb.gamma))
+        fb = forward_backward(batch.packing, self.start, self.transition, scaled, work=True)
+        return batch.packing.split(batch.packing.unpack(fb.gamma))  # unpack copies γ out
 
     def viterbi(self, sequences: Sequences) -> Decoding:
         """The jointly most probable state path per sequence and log P(path, x)."""

@@ -9,6 +9,7 @@ already concatenated (one row per time step of every sequence), so every call is
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
@@ -28,9 +29,30 @@ __all__ = [
     "emission_from_data",
     "row_max",
     "scale_rows",
+    "work_array",
 ]
 
 _LOG_2PI = math.log(2.0 * math.pi)
+
+# Work arrays that never leave a kernel (Viterbi's δ, the backward β, emission temporaries)
+# are reused between calls, per thread, up to this many bytes each (so at most ~9 × 8 MB stay
+# allocated): a fresh 400 kB array costs ~100 page faults (glibc hands freed heap tops back to
+# the OS), more than the whole scan for K = 10, T = 100.
+_SCRATCH_BYTES = 8 << 20
+_scratch = threading.local()
+
+
+def work_array(name: str, size: int) -> np.ndarray:
+    """A float64 work array of `size` elements, reused by later calls in this thread (its
+    contents are undefined; never return it to a caller)."""
+    cached = getattr(_scratch, name, None)
+    if cached is not None and cached.size >= size:
+        return cached[:size]  # type: ignore[no-any-return]
+    out = np.empty(size)
+    if size * 8 <= _SCRATCH_BYTES:
+        setattr(_scratch, name, out)
+    return out
+
 MISSING = -1  # the code of a missing categorical observation
 
 
@@ -91,7 +113,8 @@ def scale_rows(log_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """exp(log_b − row max) and the row max: likelihoods rescaled so each row peaks at 1."""
     shift = row_max(log_b)
     finite = np.where(np.isfinite(shift), shift, 0.0)
-    return np.exp(log_b - finite[:, None]), shift
+    out = np.subtract(log_b, finite[:, None], out=np.empty(log_b.shape))  # row-major always
+    return np.exp(out, out=out), shift
 
 
 def _log(array: np.ndarray) -> np.ndarray:
@@ -154,8 +177,12 @@ class CategoricalEmission:
         with np.errstate(divide="ignore", invalid="ignore"):
             scaled = np.vstack([(probs / np.where(peak > 0, peak, 1.0)).T, np.ones(len(probs))])
         object.__setattr__(self, "_log_table", log_table)
+        object.__setattr__(self, "_log_table_t", np.ascontiguousarray(log_table.T))
         object.__setattr__(self, "_scaled_table", scaled)
         object.__setattr__(self, "_log_peak", np.append(_log(peak), 0.0))
+        # symbols "0", "1", ...: integer observations are their own codes (no text matching)
+        object.__setattr__(self, "_canonical",
+                           symbols == tuple(str(i) for i in range(len(symbols))))
 
     @property
     def n_states(self) -> int:
@@ -168,9 +195,10 @@ class CategoricalEmission:
             if a.ndim != 1:
                 raise ModelError(f"a categorical sequence must be one-dimensional, got shape "
                                  f"{a.shape}")
-        canonical = self.symbols == tuple(str(i) for i in range(len(self.symbols)))
+        canonical = self._canonical  # type: ignore[attr-defined]
         if canonical and all(a.dtype.kind in "iu" for a in arrays):  # fast path: indices
-            flat = np.concatenate(arrays).astype(np.intp) if arrays else np.zeros(0, np.intp)
+            flat = (np.concatenate(arrays).astype(np.intp, copy=False) if arrays
+                    else np.zeros(0, np.intp))
             bad = np.flatnonzero((flat < 0) | (flat >= len(self.symbols)))
             if bad.size:
                 raise _BadRow(int(bad[0]), self._unknown(str(flat[bad[0]])))
@@ -193,14 +221,19 @@ class CategoricalEmission:
         return f"unknown symbol {value!r} (the model's symbols: {shown})"
 
     def log_likelihood(self, obs: np.ndarray) -> np.ndarray:
-        """log P(x | z = k) per row and state, (rows, K); 0 on missing rows."""
-        return self._log_table[np.where(obs < 0, len(self.symbols), obs)]  # type: ignore[attr-defined]
+        """log P(x | z = k) per row and state, (rows, K); 0 on missing rows.
+
+        Gathered state-major (one `take` of the (K, M + 1) table; MISSING = −1 picks its last
+        column, the missing one) and returned as the transposed view, which Viterbi reads
+        state-major without a copy."""
+        return self._log_table_t.take(obs, axis=1).T  # type: ignore[attr-defined,no-any-return]
 
     def scaled_likelihood(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(p(x | k) / max_k p(x | k), log max_k p(x | k)) per row: looked up in a table
-        scaled once per symbol (no exp per row); (1, 0) on missing rows."""
-        rows = np.where(obs < 0, len(self.symbols), obs)
-        return self._scaled_table[rows], self._log_peak[rows]  # type: ignore[attr-defined]
+        scaled once per symbol (no exp per row); (1, 0) on missing rows (MISSING = −1
+        indexes the tables' last row, the missing one)."""
+        return (self._scaled_table.take(obs, axis=0),  # type: ignore[attr-defined]
+                self._log_peak.take(obs))  # type: ignore[attr-defined]
 
     def observed(self, obs: np.ndarray) -> np.ndarray:
         return obs >= 0
@@ -339,7 +372,7 @@ class GaussianEmission:
             arrays.append(a)
             row += len(a)
         flat = np.concatenate(arrays) if arrays else np.zeros((0, d))
-        if np.isinf(flat).any():
+        if not np.isfinite(flat).all() and np.isinf(flat).any():  # one pass when all finite
             bad = np.flatnonzero(np.isinf(flat).any(axis=1))
             raise _BadRow(int(bad[0]), f"observation {flat[bad[0]].tolist()} is infinite")
         if self.covariance_type == "full" and d > 1 and np.isnan(flat).any():
@@ -359,6 +392,19 @@ class GaussianEmission:
 
     def log_likelihood(self, obs: np.ndarray) -> np.ndarray:
         """log N(x; μ_k, Σ_k) per row and state, (rows, K); missing coordinates drop out."""
+        if self.covariance_type == "diag" and not np.isnan(obs).any():
+            # nothing missing (the common case): log N = x²·(−½σ⁻²) + x·(μσ⁻²) + c_k, two
+            # BLAS products written state-major (K, rows) — Viterbi reads it without a copy
+            inv = 1.0 / self.covariances  # elementwise reciprocal of variances, not a matrix
+            const = -0.5 * (self.means**2 * inv + _LOG_2PI + np.log(self.covariances)).sum(1)
+            k, rows = self.n_states, len(obs)
+            square = np.square(obs, out=work_array("gauss_sq", obs.size).reshape(obs.shape))
+            out_t = np.matmul(-0.5 * inv, square.T)
+            linear = np.matmul(self.means * inv, obs.T,
+                               out=work_array("gauss_lin", k * rows).reshape(k, rows))
+            out_t += linear
+            out_t += const[:, None]
+            return out_t.T  # type: ignore[no-any-return]
         mask = ~np.isnan(obs)
         x = np.where(mask, obs, 0.0)
         if self.covariance_type == "diag":

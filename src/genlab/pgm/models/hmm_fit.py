@@ -90,7 +90,9 @@ def baum_welch(model: HiddenMarkovModel, sequences: Any, *, max_iter: int = 100,
     first = packing.first_rows()
     for _ in range(int(max_iter)):
         scaled = model.emission.scaled_likelihood(batch.packed)
-        fb = forward_backward(packing, model.start, model.transition, scaled, counts=True)
+        # γ may live in a reused work array: the M-step below consumes it before the next call
+        fb = forward_backward(packing, model.start, model.transition, scaled, counts=True,
+                              work=True)
         total = float(fb.log_likelihood.sum())
         if callback is not None:
             callback(monitor.iterations + 1, total)
