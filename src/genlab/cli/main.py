@@ -12,6 +12,7 @@ from genlab.cli.gan import app as gan_app
 from genlab.cli.hmm import app as hmm_app
 from genlab.cli.image import app as image_app
 from genlab.cli.pgm import app as pgm_app
+from genlab.cli.seq import app as seq_app
 
 app = typer.Typer(
     name="genlab",
@@ -24,6 +25,7 @@ app.add_typer(pgm_app, name="pgm")
 app.add_typer(gan_app, name="gan")
 app.add_typer(image_app, name="image")
 app.add_typer(hmm_app, name="hmm")
+app.add_typer(seq_app, name="seq")
 
 
 def _print_version(value: bool) -> None:

@@ -32,6 +32,7 @@ from genlab.pgm.models import (
     GaussianCPD,
     HiddenMarkovModel,
     LinearGaussianBayesianNetwork,
+    MarkovChain,
 )
 from genlab.pgm.models.hmm_fit import baum_welch, fit_hmm
 from genlab.pgm.plan import ContractionPlan, plan_contraction
@@ -49,6 +50,7 @@ __all__ = [
     "HiddenMarkovModel",
     "LinearGaussianBayesianNetwork",
     "MapResult",
+    "MarkovChain",
     "ModelError",
     "ParseError",
     "ZeroEvidenceError",

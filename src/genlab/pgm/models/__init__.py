@@ -9,6 +9,7 @@ from genlab.pgm.models.gaussian import (
     LinearGaussianBayesianNetwork,
 )
 from genlab.pgm.models.hmm import HiddenMarkovModel
+from genlab.pgm.models.markov import MarkovChain
 
 __all__ = [
     "CPT",
@@ -22,4 +23,5 @@ __all__ = [
     "HiddenMarkovModel",
     "HybridPosterior",
     "LinearGaussianBayesianNetwork",
+    "MarkovChain",
 ]
