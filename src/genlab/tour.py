@@ -89,6 +89,7 @@ TOUR_SECTIONS: list[tuple[str, str | Callable[[TourContext], str]]] = [
      "genlab.pgm.approximate_tour:tour_section"),
     ("Continuous and sequential models: Gaussian networks, Markov chains, HMMs",
      "genlab.pgm.models.tour:tour_section"),
+    ("The RNN language model as a directed model", "genlab.seq.tour:tour_section"),
     ("GANs: a class-conditional DCGAN on MNIST", "genlab.gan.tour:tour_section"),
     ("Image tasks: super-resolution, inpainting, colorization, uncropping, style transfer",
      "genlab.gan.tasks.tour:tour_section"),

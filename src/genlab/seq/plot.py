@@ -7,9 +7,12 @@ prefix); an order-1 Markov chain keeps only the arcs w_{t-1} → w_t.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
+
+from genlab._atomic import atomic_write_bytes
 
 __all__ = ["plot_directed_models"]
 
@@ -37,14 +40,12 @@ def _panel(ax: Any, n: int, arcs: list[tuple[int, int]], title: str) -> None:
 
 def plot_directed_models(path: str | os.PathLike[str], n: int = 5) -> Path:
     """Write a PNG with the RNN LM's DAG (top) and the order-1 Markov chain's (bottom)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # object API only: no pyplot state, no backend switch
 
     full = [(s, t) for t in range(n) for s in range(t)]
     chain = [(t - 1, t) for t in range(1, n)]
-    fig, axes = plt.subplots(2, 1, figsize=(7, 4.8), height_ratios=[2.4, 1])
+    fig = Figure(figsize=(7, 4.8))
+    axes = fig.subplots(2, 1, height_ratios=[2.4, 1])
     _panel(axes[0], n, full,
            "RNN language model: $p(w_t \\mid w_1, \\dots, w_{t-1})$ — "
            f"{len(full)} arcs (every earlier word)")
@@ -52,8 +53,6 @@ def plot_directed_models(path: str | os.PathLike[str], n: int = 5) -> Path:
            f"Order-1 Markov chain: $p(w_t \\mid w_{{t-1}})$ — {len(chain)} arcs")
     fig.suptitle(f"Directed models of a {n}-token sequence", fontsize=13)
     fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return atomic_write_bytes(path, buffer.getvalue())

@@ -13,6 +13,7 @@ from genlab.pgm.learning.gaussian import fit_gaussian
 from genlab.pgm.models.hmm import HiddenMarkovModel
 from genlab.pgm.models.hmm_fit import fit_hmm
 from genlab.pgm.models.hmm_plot import draw_posterior
+from genlab.pgm.models.markov import MarkovChain
 from genlab.tour import markdown_table
 
 if TYPE_CHECKING:
@@ -98,6 +99,29 @@ def _gaussian_part(ctx: TourContext) -> str:
     )
 
 
+def _markov_part(ctx: TourContext) -> str:
+    """A three-state weather chain: closed forms against the exact engine on the lowered graph."""
+    from genlab.pgm.inference import marginals
+
+    chain = MarkovChain([[0.7, 0.2, 0.1], [0.3, 0.4, 0.3], [0.2, 0.3, 0.5]],
+                        initial=[1.0, 0.0, 0.0], states=["sunny", "cloudy", "rainy"])
+    horizon = 12
+    engine = marginals(chain.to_factor_graph(horizon), {"x3": "rainy"})
+    closed = chain.n_step(horizon - 3)[2]  # p(x_12 | x_3 = rainy) = row of P^9
+    rows = [[name, f"{chain.marginal(horizon)[i]:.4f}", f"{closed[i]:.4f}",
+             f"{engine[f'x{horizon}'][i]:.4f}", f"{chain.stationary()[i]:.4f}"]
+            for i, name in enumerate(chain.states)]
+    return (
+        "**Markov chain** — p(x₁..x_T) = p(x₁) Π p(x_t | x_{t−1}) is a directed model too. A "
+        "three-state weather chain starting sunny: the closed forms (powers of the transition "
+        f"matrix, the stationary distribution solving π = πP) against the exact engine on "
+        f"`to_factor_graph({horizon})` with evidence x₃ = rainy, which is the same answer "
+        "computed by one contraction:\n\n"
+        + markdown_table(["state", f"p(x{horizon})", f"p(x{horizon} \\| x3 = rainy), P⁹",
+                          "same, exact engine", "stationary π"], rows)
+    )
+
+
 def _casino() -> HiddenMarkovModel:
     """The occasionally dishonest casino: a fair die, and a loaded one that shows 6 half the
     time; the croupier switches dice rarely."""
@@ -150,5 +174,5 @@ def _hmm_part(ctx: TourContext) -> str:
 
 def tour_section(ctx: TourContext) -> str:
     """Continuous and sequential directed models."""
-    parts = [_gaussian_part(ctx), _hmm_part(ctx)]
+    parts = [_gaussian_part(ctx), _markov_part(ctx), _hmm_part(ctx)]
     return "\n\n".join(parts)
