@@ -24,31 +24,23 @@ Reproduce: python benchmarks/gaussian_vs_pgmpy.py [--nodes 50 100] [--rows 10000
 
 from __future__ import annotations
 
-import os
+import sys
+from pathlib import Path
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _one_thread import timed
 
-import argparse  # noqa: E402
-import math  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from typing import Any  # noqa: E402
+# isort: split
+import argparse
+import math
+import time
+import warnings
+from typing import Any
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-from genlab.pgm import GaussianCPD, LinearGaussianBayesianNetwork, fit_gaussian  # noqa: E402
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[Any, float]:
-    best, out = math.inf, None
-    for _ in range(repeat):
-        t0 = time.process_time()
-        out = fn()
-        best = min(best, time.process_time() - t0)
-    return out, best
+from genlab.pgm import GaussianCPD, LinearGaussianBayesianNetwork, fit_gaussian
 
 
 def random_network(nodes: int, seed: int) -> LinearGaussianBayesianNetwork:

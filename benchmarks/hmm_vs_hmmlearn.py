@@ -21,36 +21,26 @@ Reproduce: python benchmarks/hmm_vs_hmmlearn.py [--quick] (it sets the thread va
 
 from __future__ import annotations
 
-import os
+import sys
+from pathlib import Path
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-             "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ[_var] = "1"  # before numpy is imported
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _one_thread import timed
 
-import argparse  # noqa: E402
-import math  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from typing import Any  # noqa: E402
+# isort: split
+import argparse
+import math
+import time
+import warnings
+from typing import Any
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from genlab.pgm.models.hmm import HiddenMarkovModel  # noqa: E402
-from genlab.pgm.models.hmm_fit import baum_welch  # noqa: E402
+from genlab.pgm.models.hmm import HiddenMarkovModel
+from genlab.pgm.models.hmm_fit import baum_welch
 
 M_SYMBOLS = 8
 DIM = 3
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[Any, float]:
-    """(result, best CPU seconds of `repeat` runs)."""
-    best, out = math.inf, None
-    for _ in range(repeat):
-        t0 = time.process_time()
-        out = fn()
-        best = min(best, time.process_time() - t0)
-    return out, best
 
 
 def make_case(kind: str, k: int, n: int, lengths: np.ndarray, seed: int

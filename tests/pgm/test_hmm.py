@@ -286,7 +286,8 @@ def test_json_errors_name_file_line_and_key(tmp_path: Path) -> None:
     base = {"kind": "categorical", "symbols": ["a", "b"], "start": [0.5, 0.5],
             "transition": [[0.5, 0.5], [0.2, 0.7]], "emission": [[1, 0], [0, 1]]}
     bad.write_text(json.dumps(base))
-    with pytest.raises(ParseError, match=r"bad.json.*transition\[1\] sums to 0.9"):
+    with pytest.raises(ParseError,
+                       match=r"bad.json.*transition\[1\] is not stochastic: it sums to 0\.9"):
         read_hmm_json(bad)
     with pytest.raises(ModelError, match="unknown key"):
         hmm_from_dict({**base, "emmission": []})
@@ -301,7 +302,7 @@ def test_bad_input_messages() -> None:
         model.log_likelihood([["a"], ["a", "b", "z"]])
     with pytest.raises(ModelError, match="sequence 0 is empty"):
         model.posteriors([[]])
-    with pytest.raises(ModelError, match=r"emission\[1\] sums to"):
+    with pytest.raises(ModelError, match=r"emission\[1\] is not stochastic: it sums to"):
         HiddenMarkovModel.categorical([0.5, 0.5], [[0.5, 0.5], [0.5, 0.5]],
                                       [[0.5, 0.5], [0.5, 0.6]])
     with pytest.raises(ModelError, match="start has non-finite"):
@@ -468,3 +469,9 @@ def test_results_per_sequence_are_a_lazy_list() -> None:
     assert posts[1].shape == (1, 3) and np.concatenate(posts).shape == (11, 3)
     with pytest.raises(IndexError):
         paths[3]
+
+
+def test_start_vector_must_sum_to_one():
+    """A 1-D distribution's sum is 0-d: checked too (it once slipped through)."""
+    with pytest.raises(ModelError, match=r"start is not stochastic: it sums to 1\.1"):
+        HiddenMarkovModel.categorical([0.5, 0.6], [[1, 0], [0, 1]], [[1, 0], [0, 1]])

@@ -66,9 +66,10 @@ def _evidence(pairs: list[str] | None, evidence_file: Path | None) -> dict[str, 
     return out
 
 
-def _fail(exc: Exception) -> typer.Exit:
+def _fail(exc: Exception, code: int = 1) -> typer.Exit:
+    """Print the error unwrapped (file paths and lines stay whole) and exit with `code`."""
     console.print(f"[red]error:[/] {exc}", soft_wrap=True)
-    return typer.Exit(1)
+    return typer.Exit(code)
 
 
 @app.command()

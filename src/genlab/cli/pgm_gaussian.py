@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
+from genlab.cli.pgm import _fail, console
 from genlab.cli.pgm import app as pgm_app
-from genlab.cli.pgm import console
 
 if TYPE_CHECKING:
     from genlab.pgm.models.gaussian import LinearGaussianBayesianNetwork
@@ -30,11 +30,6 @@ GAUSSIAN_MODEL_ARG = typer.Argument(
     ..., help='Network JSON: {"nodes": [{"name", "parents", "weights", "bias", "variance"}]}.',
     show_default=False,
 )
-
-
-def _fail(exc: Exception, code: int = 1) -> typer.Exit:
-    console.print(f"[red]error:[/] {exc}", soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _load(path: Path) -> LinearGaussianBayesianNetwork:

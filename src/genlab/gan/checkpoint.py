@@ -133,19 +133,27 @@ def load_optimizer(
         raise CheckpointError(f"{source}: optimizer state '{prefix}' does not fit: {err}") from err
 
 
-def write_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
-    """Atomically write tensors + JSON metadata (genlab._atomic: temporary file, fsync, rename)."""
+KIND_NAMES = {FORMAT: "GAN", "genlab-seq-checkpoint": "language-model"}  # for messages
+
+
+def write_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                     kind: str = FORMAT) -> Path:
+    """Atomically write tensors + JSON metadata (genlab._atomic: temporary file, fsync, rename);
+    `kind` tags the format (a GAN run and a language-model run cannot be mistaken)."""
     from safetensors.torch import save
 
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "genlab_version": __version__}
+    header = {"format": kind, "format_version": FORMAT_VERSION, "genlab_version": __version__}
     data = save(tensors, metadata={"genlab": json.dumps({**header, **meta})})
     return atomic_write_bytes(path, data)
 
 
-def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """(tensors, metadata) of a checkpoint file or of a run folder's newest checkpoint."""
+def read_checkpoint(path: Path, kind: str = FORMAT) -> tuple[dict[str, torch.Tensor],
+                                                             dict[str, Any]]:
+    """(tensors, metadata) of a checkpoint file or of a run folder's newest checkpoint, which
+    must carry the format tag `kind`."""
     from safetensors import SafetensorError, safe_open
 
+    what = f"genlab {KIND_NAMES.get(kind, kind)} checkpoint"
     path = latest_checkpoint(path)
     try:
         with safe_open(str(path), framework="pt") as handle:
@@ -156,15 +164,13 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
             f"{path} is not a readable safetensors checkpoint (truncated or corrupt?): {err}"
         ) from err
     if raw is None:
-        raise CheckpointError(f"{path} is a safetensors file but not a genlab GAN checkpoint")
+        raise CheckpointError(f"{path} is a safetensors file but not a {what}")
     try:
         meta = json.loads(raw)
     except json.JSONDecodeError as err:
         raise CheckpointError(f"{path}: checkpoint metadata is not valid JSON: {err}") from err
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(
-            f"{path} is not a genlab GAN checkpoint (format {meta.get('format')!r})"
-        )
+    if meta.get("format") != kind:
+        raise CheckpointError(f"{path} is not a {what} (format {meta.get('format')!r})")
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(
             f"{path} has checkpoint format {meta['format_version']}; this genlab "

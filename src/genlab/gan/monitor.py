@@ -10,7 +10,14 @@ from typing import Any
 
 import torch
 
-__all__ = ["FailureWatch", "MetricsLog", "TrainingDiverged", "TrainingWarning", "mean_distance"]
+__all__ = [
+    "FailureWatch",
+    "MetricsLog",
+    "TrainingDiverged",
+    "TrainingWarning",
+    "mean_distance",
+    "progress_bar",
+]
 
 
 class TrainingDiverged(RuntimeError):
@@ -119,3 +126,21 @@ class MetricsLog:
         """Flush TensorBoard."""
         if self.board is not None:
             self.board.close()
+
+
+def progress_bar(label: str, enabled: bool = True) -> Any:
+    """The training loops' rich progress bar (percentage, elapsed, ETA and a `stats` field
+    the loop fills with losses and throughput), or a disabled one."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn(f"[bold]{label}[/] {{task.description}}"), BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TimeRemainingColumn(),
+        TextColumn("{task.fields[stats]}"), disable=not enabled,
+    )

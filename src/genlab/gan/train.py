@@ -38,7 +38,7 @@ from genlab.gan.data import GanData, load_dataset, mixture_modes
 from genlab.gan.distributed import Dist, setup_distributed
 from genlab.gan.game import NoiseGame, PairedGame
 from genlab.gan.losses import LOSSES, PENALTIES, GanLoss
-from genlab.gan.monitor import FailureWatch, MetricsLog, TrainingDiverged
+from genlab.gan.monitor import FailureWatch, MetricsLog, TrainingDiverged, progress_bar
 from genlab.gan.nets import build_pair
 from genlab.gan.sample import generate, latent, sample, save_grid, save_points
 
@@ -479,20 +479,7 @@ def _threads(config: TrainConfig, points: bool) -> int:
 
 def _progress(config: TrainConfig, dist: Dist) -> Any:
     """A rich progress bar (losses, img/s, ETA) on rank 0, or a do-nothing stand-in."""
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("[bold]GAN[/] {task.description}"), BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TimeRemainingColumn(),
-        TextColumn("{task.fields[stats]}"),
-        disable=not (config.progress and dist.main),
-    )
+    return progress_bar("GAN", config.progress and dist.main)
 
 
 def train(config: TrainConfig) -> Path:

@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from genlab.gan.monitor import TrainingDiverged
+from genlab.gan.monitor import TrainingDiverged, progress_bar
+from genlab.gan.train import LoopState  # the same position record as the GAN loop
 from genlab.seq.checkpoint import (
     checkpoint_path,
     list_checkpoints,
@@ -93,16 +94,6 @@ class LMTrainConfig:
         """A config from its stored dict (unknown keys ignored)."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
-
-
-@dataclass
-class LoopState:
-    """Where the loop is: steps done, epoch, column cursor, seconds trained."""
-
-    step: int = 0
-    epoch: int = 0
-    cursor: int = 0
-    seconds: float = 0.0
 
 
 class Batches:
@@ -266,19 +257,7 @@ def _prepare(config: LMTrainConfig) -> tuple[LMTrainConfig, tuple[dict, dict, Pa
 
 def _progress(config: LMTrainConfig) -> Any:
     """A rich progress bar (loss, chars/s, ETA), or a disabled one."""
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("[bold]LM[/] {task.description}"), BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TimeRemainingColumn(),
-        TextColumn("{task.fields[stats]}"), disable=not config.progress,
-    )
+    return progress_bar("LM", config.progress)
 
 
 def train(config: LMTrainConfig) -> Path:

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from genlab.pgm.errors import ModelError
+from genlab.pgm.models.stochastic import check_stochastic, draw_rows
 
 __all__ = [
     "CategoricalEmission",
@@ -72,32 +73,6 @@ class _BadRow(Exception):
         super().__init__(message)
         self.row = row
         self.message = message
-
-
-def check_stochastic(name: str, array: Any, shape: tuple[int, ...], atol: float = 1e-6
-                     ) -> np.ndarray:
-    """`array` as float64 of `shape`, finite, non-negative, each last-axis row summing to one."""
-    out = np.array(array, dtype=np.float64)
-    if out.shape != shape:
-        raise ModelError(f"{name} must have shape {shape}, got {out.shape}")
-    if not np.all(np.isfinite(out)):
-        raise ModelError(f"{name} has non-finite entries (NaN or inf)")
-    if out.size and out.min() < 0:
-        raise ModelError(f"{name} has negative entries (min {out.min():.3g})")
-    sums = out.sum(axis=-1)
-    bad = np.argwhere(np.abs(sums - 1.0) > atol)
-    if bad.size:
-        where = tuple(int(i) for i in bad[0])
-        label = f"{name}[{', '.join(map(str, where))}]" if where else name
-        raise ModelError(f"{label} sums to {float(sums[where]):.6g}, not 1 (not stochastic)")
-    return out
-
-
-def draw_rows(probabilities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One categorical draw per row of (n, K) probabilities (inverse CDF, vectorised)."""
-    cdf = np.cumsum(probabilities, axis=1)
-    u = rng.random(len(cdf))[:, None] * cdf[:, -1:]
-    return np.minimum((u >= cdf).sum(axis=1), probabilities.shape[1] - 1)
 
 
 def row_max(x: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ import numpy as np
 from genlab.pgm.errors import ModelError
 from genlab.pgm.factor import Factor
 from genlab.pgm.models.factor_graph import FactorGraph
+from genlab.pgm.models.stochastic import check_stochastic, draw_rows
 
 __all__ = ["MAX_DENSE_ENTRIES", "SMOOTHINGS", "MarkovChain"]
 
@@ -119,7 +120,7 @@ class MarkovChain:
             raise ModelError(f"transition must have shape (S,)*k + (S,) with k ≥ 1, got shape "
                              f"{table.shape}")
         self.order, self.n_states = table.ndim - 1, table.shape[0]
-        _check_stochastic(table, "transition", self.order)
+        check_stochastic("transition", table, atol=ROW_SUM_ATOL)
         if initial is None:
             init = np.full((self.n_states,) * self.order, float(self.n_states) ** -self.order)
         else:
@@ -127,7 +128,7 @@ class MarkovChain:
             if init.shape != (self.n_states,) * self.order:
                 raise ModelError(f"initial must have shape {(self.n_states,) * self.order} (the "
                                  f"first {self.order} states), got {init.shape}")
-            _check_stochastic(init.reshape(-1), "initial", 0)
+            check_stochastic("initial", init.reshape(-1), atol=ROW_SUM_ATOL)
         self._transition: np.ndarray | None = table
         self._initial: np.ndarray | None = init
         self._raw: list[_Table] = []
@@ -438,7 +439,7 @@ class MarkovChain:
             for t in range(start, min(k, length)):
                 ctx = _windows(out[:, :t].T, t, s).reshape(-1) if t else np.zeros(n, np.int64)
                 probs = self._probs(np.repeat(ctx, s), np.tile(np.arange(s), n), t)
-                out[:, t] = _draw(probs.reshape(n, s), rng)
+                out[:, t] = draw_rows(probs.reshape(n, s), rng)
             start = k
         elif start < k:
             flat = self.initial.reshape(-1)
@@ -448,20 +449,13 @@ class MarkovChain:
                 flat = np.where(match, flat, 0.0)
                 if flat.sum() <= 0:
                     raise ModelError("the prompt has probability 0 under the initial distribution")
-            codes = _draw(np.tile(flat / flat.sum(), (n, 1)), rng)
+            codes = draw_rows(np.tile(flat / flat.sum(), (n, 1)), rng)
             for i in range(min(k, length)):
                 out[:, i] = (codes // s ** (k - 1 - i)) % s
             start = k
         for t in range(start, int(length)):
-            out[:, t] = _draw(self.next_distribution(out[:, t - k : t]), rng)
+            out[:, t] = draw_rows(self.next_distribution(out[:, t - k : t]), rng)
         return out
-
-
-def _draw(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One categorical draw per row of `probs` (rows need not be normalised exactly)."""
-    cdf = np.cumsum(probs, axis=1)
-    u = rng.random(len(probs)) * cdf[:, -1]
-    return np.minimum((cdf < u[:, None]).sum(axis=1), probs.shape[1] - 1)
 
 
 def _items(sequence: Any) -> Iterable[Any]:
@@ -479,14 +473,3 @@ def _names(states: Sequence[Any] | None, n_states: int) -> tuple[Any, ...] | Non
     return names
 
 
-def _check_stochastic(table: np.ndarray, what: str, context_axes: int) -> None:
-    """Non-negative, finite, and each distribution (the last axis) summing to 1."""
-    if not np.all(np.isfinite(table)) or table.min() < 0:
-        raise ModelError(f"{what} must have finite, non-negative entries")
-    sums = table.sum(axis=-1)
-    bad = np.flatnonzero(np.abs(sums.reshape(-1) - 1.0) > ROW_SUM_ATOL)
-    if len(bad):
-        where = (f" for context {np.unravel_index(bad[0], sums.shape)}" if context_axes
-                 else "")
-        raise ModelError(f"{what} is not stochastic: its distribution{where} sums to "
-                         f"{sums.reshape(-1)[bad[0]]:.6g}, not 1 ({len(bad)} such rows)")
