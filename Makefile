@@ -43,6 +43,7 @@ bench: setup
 	$(BIN)/python benchmarks/image_tasks.py
 	$(BIN)/python benchmarks/gaussian_vs_pgmpy.py
 	$(BIN)/python benchmarks/hmm_vs_hmmlearn.py
+	$(BIN)/python benchmarks/seq_bits_per_char.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
