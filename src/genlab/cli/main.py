@@ -16,7 +16,8 @@ from genlab.cli.seq import app as seq_app
 
 app = typer.Typer(
     name="genlab",
-    help="Generative models: graphical models with exact inference, GANs and image tasks.",
+    help="Generative models: graphical models with exact inference, HMMs and language models, "
+    "GANs and image tasks.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",

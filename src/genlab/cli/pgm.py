@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     help="Graphical models: read BIF/UAI files, exact marginals, partition function, MAP; "
-    "sample data, fit CPTs, learn structure.",
+    "sample data, fit CPTs, learn structure; linear-Gaussian networks (`gaussian`).",
     no_args_is_help=True,
 )
 console = Console()

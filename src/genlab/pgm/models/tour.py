@@ -93,7 +93,7 @@ def _gaussian_part(ctx: TourContext) -> str:
         + markdown_table(["variable", "prior mean ± sd", "posterior given x4 = 3"], rows)
         + "\n\nPrior (dashed) and posterior (solid) densities: `gaussian_network_densities.png`."
         f" Refitted from {n:,} samples by least squares on sufficient statistics in "
-        f"{fit_seconds:.2f} s (largest weight error {worst:.3f}); "
+        f"{fit_seconds * 1000:.1f} ms (largest weight error {worst:.3f}); "
         f"{len(batch.mean):,} evidence rows answered in {batch_seconds:.2f} s — for one observed"
         " set the posterior mean is affine in the evidence, so the batch is one matrix product."
     )
