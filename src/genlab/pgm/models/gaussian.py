@@ -353,10 +353,14 @@ class LinearGaussianBayesianNetwork:
         for observed, rows in _patterns(~np.isnan(x)):
             e = tuple(v for v, o in zip(self.variables, observed, strict=True) if o)
             r = tuple(v for v, o in zip(self.variables, observed, strict=True) if not o)
-            if r:
-                cols = [self._position[v] for v in r]
-                x[np.ix_(rows, cols)] = self._posterior(r, e).mean(
-                    x[np.ix_(rows, [self._position[v] for v in e])])
+            if not r:
+                continue
+            cols = [self._position[v] for v in r]
+            given = [self._position[v] for v in e]
+            if len(rows) == len(x):  # every row alike: whole columns, no row gather
+                x[:, cols] = self._posterior(r, e).mean(x[:, given])
+            else:
+                x[np.ix_(rows, cols)] = self._posterior(r, e).mean(x[np.ix_(rows, given)])
         return pd.DataFrame(x, columns=list(self.variables), index=frame.index)
 
     def log_density(self, rows: Any) -> np.ndarray:
@@ -435,8 +439,12 @@ def _patterns(observed: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Rows grouped by their observed-cells pattern: [(pattern (V,) bool, row indices)]."""
     if observed.shape[0] == 0:
         return []
-    if observed.all():
+    if (observed == observed[0]).all():  # one pattern (the common case): no grouping
         return [(observed[0], np.arange(observed.shape[0]))]
-    keys, inverse = np.unique(observed, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    return [(keys[k], np.flatnonzero(inverse == k)) for k in range(keys.shape[0])]
+    packed = np.packbits(observed, axis=1)  # each row's pattern as a few bytes
+    codes = packed.view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.cumsum(np.bincount(inverse))[:-1]
+    return [(observed[first[k]], rows)
+            for k, rows in enumerate(np.split(order, bounds))]
