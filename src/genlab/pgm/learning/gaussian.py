@@ -13,7 +13,7 @@ so `hill_climb` / `tabu_search` learn linear-Gaussian structures with `score="bi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -318,7 +318,7 @@ def learn_gaussian(
     least squares. Returns (network, search result)."""
     from genlab.pgm.learning.search import hill_climb, tabu_search
 
-    searches = {"tabu": tabu_search, "hill_climb": hill_climb}
+    searches: dict[str, Callable[..., Any]] = {"tabu": tabu_search, "hill_climb": hill_climb}
     if method not in searches:
         raise ModelError(f"unknown search {method!r}; choose from {sorted(searches)}")
     scorer = GaussianScorer(data, score)

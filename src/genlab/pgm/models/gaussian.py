@@ -355,8 +355,8 @@ class LinearGaussianBayesianNetwork:
             r = tuple(v for v, o in zip(self.variables, observed, strict=True) if not o)
             if not r:
                 continue
-            cols = [self._position[v] for v in r]
-            given = [self._position[v] for v in e]
+            cols = np.array([self._position[v] for v in r], dtype=np.intp)
+            given = np.array([self._position[v] for v in e], dtype=np.intp)
             if len(rows) == len(x):  # every row alike: whole columns, no row gather
                 x[:, cols] = self._posterior(r, e).mean(x[:, given])
             else:

@@ -21,8 +21,9 @@ from genlab.pgm.models.hmm import HiddenMarkovModel
 __all__ = ["draw_posterior"]
 
 
-def draw_posterior(model: HiddenMarkovModel, sequence: Sequence[Any],
-                   path: str | os.PathLike[str], *, true_states: Sequence[int] | None = None,
+def draw_posterior(model: HiddenMarkovModel, sequence: Sequence[Any] | np.ndarray,
+                   path: str | os.PathLike[str], *,
+                   true_states: Sequence[int] | np.ndarray | None = None,
                    title: str = "") -> Path:
     """Save a PNG of P(z_t = k | x) along `sequence` (time across, states down) with the
     Viterbi path (white) and `true_states` (red dashes) overlaid; returns the path."""

@@ -209,15 +209,17 @@ class MarkovChain:
         """int64 state codes of a sequence of state names, or of codes given as an int array
         (a chain whose names are integers other than 0..S-1 reads int arrays as names)."""
         int_array = isinstance(sequence, np.ndarray) and sequence.dtype.kind in "iu"
-        named = self.states is not None and self.states != tuple(range(self.n_states))
-        if named and not (int_array and all(isinstance(s, str) for s in self.states)):
-            index = {s: i for i, s in enumerate(self.states)}
+        states = self.states
+        named = states is not None and states != tuple(range(self.n_states))
+        if states is not None and named and not (
+                int_array and all(isinstance(s, str) for s in states)):
+            index = {s: i for i, s in enumerate(states)}
             items = list(_items(sequence))
             bad = next(((t, s) for t, s in enumerate(items) if s not in index), None)
             if bad is not None:
                 raise ModelError(f"{where}: unknown state {bad[1]!r} at position {bad[0]} "
                                  f"(the chain's {self.n_states} states are "
-                                 f"{list(self.states)[:12]}{'...' if self.n_states > 12 else ''})")
+                                 f"{list(states)[:12]}{'...' if self.n_states > 12 else ''})")
             x = np.array([index[s] for s in items], dtype=np.int64)
         else:
             x = np.asarray(list(sequence) if not isinstance(sequence, np.ndarray) else sequence)

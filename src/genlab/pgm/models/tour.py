@@ -11,6 +11,7 @@ import numpy as np
 from genlab.pgm.examples import gaussian_network
 from genlab.pgm.learning.gaussian import fit_gaussian
 from genlab.pgm.models.hmm import HiddenMarkovModel
+from genlab.pgm.models.hmm_emissions import CategoricalEmission
 from genlab.pgm.models.hmm_fit import fit_hmm
 from genlab.pgm.models.hmm_plot import draw_posterior
 from genlab.pgm.models.markov import MarkovChain
@@ -110,7 +111,7 @@ def _markov_part(ctx: TourContext) -> str:
     closed = chain.n_step(horizon - 3)[2]  # p(x_12 | x_3 = rainy) = row of P^9
     rows = [[name, f"{chain.marginal(horizon)[i]:.4f}", f"{closed[i]:.4f}",
              f"{engine[f'x{horizon}'][i]:.4f}", f"{chain.stationary()[i]:.4f}"]
-            for i, name in enumerate(chain.states)]
+            for i, name in enumerate(chain.states or ())]
     return (
         "**Markov chain** — p(x₁..x_T) = p(x₁) Π p(x_t | x_{t−1}) is a directed model too. A "
         "three-state weather chain starting sunny: the closed forms (powers of the transition "
@@ -140,9 +141,11 @@ def _hmm_part(ctx: TourContext) -> str:
                      max_iter=50 if ctx.fast else 200)
     fit_seconds = time.perf_counter() - t0
     model = fitted.model
+    emission = model.emission
+    assert isinstance(emission, CategoricalEmission)  # fit_hmm's default kind
     # the states of a fitted HMM are unlabelled: call "loaded" the one that shows more sixes
-    six = model.emission.symbols.index("6")
-    loaded = int(np.argmax(model.emission.probabilities[:, six]))
+    six = emission.symbols.index("6")
+    loaded = int(np.argmax(emission.probabilities[:, six]))
     shown = truth.sample(1, length, seed=ctx.seed + 1)
     sequence, states = shown.observations[0], shown.states[0]
     path = model.viterbi([sequence]).paths[0]
@@ -152,7 +155,7 @@ def _hmm_part(ctx: TourContext) -> str:
     draw_posterior(model, sequence, ctx.output("hmm_posterior.png"),
                    true_states=states if loaded == 1 else 1 - states,
                    title="dishonest casino: P(loaded die | rolls), Viterbi path, truth")
-    rows = [["P(6 \\| loaded die)", "0.500", f"{model.emission.probabilities[loaded, six]:.3f}"],
+    rows = [["P(6 \\| loaded die)", "0.500", f"{emission.probabilities[loaded, six]:.3f}"],
             ["P(stay fair)", "0.950", f"{model.transition[1 - loaded, 1 - loaded]:.3f}"],
             ["P(stay loaded)", "0.900", f"{model.transition[loaded, loaded]:.3f}"],
             ["log-likelihood per roll", f"{truth.score(train.observations) / (n * length):.4f}",
