@@ -81,3 +81,15 @@ def test_learn_recovers_the_structure(model: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["pgm", "gaussian", "learn", str(data), "--out", str(learned)])
     assert result.exit_code == 0, result.output
     assert shd(read_gaussian_json(learned).dag, read_gaussian_json(model).dag) == 0
+
+
+def test_conditional_sampling_from_the_command_line(model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "given.csv"
+    result = runner.invoke(app, ["pgm", "gaussian", "sample", str(model), "-n", "20000",
+                                 "-e", "x4=3", "--seed", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out)
+    assert (rows["x4"] == 3.0).all()
+    post = examples.gaussian_network(mu1=1.0).query(None, {"x4": 3.0})
+    x = rows[list(post.variables)].to_numpy()
+    assert np.all(np.abs(x.mean(axis=0) - post.mean) < 5 * post.std / np.sqrt(len(x)))

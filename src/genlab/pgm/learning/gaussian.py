@@ -238,7 +238,8 @@ class GaussianScorer:
     """Decomposable scores of linear-Gaussian families, cached by (child, parent set).
 
     ``bic-g``: maximised log-likelihood − ½ log n · (|parents| + 2); ``aic-g`` and ``ll-g``
-    likewise. Drop-in for `Scorer` in `hill_climb`, `tabu_search` and `exact_search`.
+    likewise. Drop-in for `Scorer` in `hill_climb` and `tabu_search` (not `exact_search`,
+    which sizes its tables from discrete state counts).
 
     >>> rng = np.random.default_rng(0)
     >>> a = rng.normal(size=500); b = 2 * a + rng.normal(size=500)
