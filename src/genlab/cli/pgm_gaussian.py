@@ -46,11 +46,12 @@ def _numeric_evidence(pairs: list[str] | None) -> dict[str, float]:
     for pair in pairs or []:
         var, sep, value = pair.partition("=")
         try:
-            out[var.strip()] = float(value)
+            number = float(value) if sep and var.strip() else None
         except ValueError:
-            sep = ""
-        if not sep or not var.strip():
+            number = None
+        if number is None:
             raise typer.BadParameter(f"evidence must look like VAR=NUMBER, got {pair!r}")
+        out[var.strip()] = number
     return out
 
 

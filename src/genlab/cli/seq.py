@@ -9,24 +9,15 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
+
+from genlab.cli.gan import CKPT_HELP as RUN_HELP
+from genlab.cli.gan import _fail, console  # one error printer for the torch command groups
 
 app = typer.Typer(
     help="Character-level RNN language model on CPython's documentation topics, against Markov "
          "chains of order 1–5.",
     no_args_is_help=True,
 )
-console = Console(stderr=True)
-
-RUN_HELP = "A run folder (its latest checkpoint is used) or a checkpoint file."
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    """Print an error in red and return the Exit to raise."""
-    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    return typer.Exit(code)
-
-
 @app.command()
 def train(
     out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoints, metrics."),
@@ -133,6 +124,8 @@ def evaluate(
 
     if split not in ("test", "validation"):
         raise _fail(f"--split must be test or validation, got {split!r}")
+    if max_order < 1:
+        raise _fail(f"--max-order must be ≥ 1, got {max_order}")
     try:
         model, alphabet, meta = load_lm(run)
     except CheckpointError as err:
@@ -142,8 +135,6 @@ def evaluate(
     rows = [{"model": f"RNN ({meta['architecture']['cell']}-"
                       f"{meta['architecture']['hidden_size']}, step {meta['step']})",
              "smoothing": None, key: lm}]
-    if max_order < 1:
-        raise _fail(f"--max-order must be ≥ 1, got {max_order}")
     rows += markov_bits_per_char(tuple(range(1, max_order + 1)), split=split, alphabet=alphabet)
     if as_json:
         typer.echo(json.dumps({"run": str(run), "split": split, "rows": rows}))

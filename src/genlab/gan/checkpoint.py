@@ -133,9 +133,6 @@ def load_optimizer(
         raise CheckpointError(f"{source}: optimizer state '{prefix}' does not fit: {err}") from err
 
 
-KIND_NAMES = {FORMAT: "GAN", "genlab-seq-checkpoint": "language-model"}  # for messages
-
-
 def write_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
                      kind: str = FORMAT) -> Path:
     """Atomically write tensors + JSON metadata (genlab._atomic: temporary file, fsync, rename);
@@ -147,13 +144,13 @@ def write_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[st
     return atomic_write_bytes(path, data)
 
 
-def read_checkpoint(path: Path, kind: str = FORMAT) -> tuple[dict[str, torch.Tensor],
-                                                             dict[str, Any]]:
+def read_checkpoint(path: Path, kind: str = FORMAT, label: str = "GAN"
+                    ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """(tensors, metadata) of a checkpoint file or of a run folder's newest checkpoint, which
-    must carry the format tag `kind`."""
+    must carry the format tag `kind`; `label` names the kind in error messages."""
     from safetensors import SafetensorError, safe_open
 
-    what = f"genlab {KIND_NAMES.get(kind, kind)} checkpoint"
+    what = f"genlab {label} checkpoint"
     path = latest_checkpoint(path)
     try:
         with safe_open(str(path), framework="pt") as handle:

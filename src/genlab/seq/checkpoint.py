@@ -53,5 +53,6 @@ def write_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[st
 def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], Path]:
     """(tensors, metadata, file) of a checkpoint file or of a run folder's newest checkpoint."""
     source = latest_checkpoint(path)
-    tensors, meta = gan_checkpoint.read_checkpoint(source, kind=FORMAT)
+    tensors, meta = gan_checkpoint.read_checkpoint(source, kind=FORMAT,
+                                                   label="language-model")
     return tensors, meta, source

@@ -43,13 +43,15 @@ def fit_markov(order: int, smoothing: str = "kneser-ney", alphabet: Alphabet | N
     chain = MarkovChain.fit([alphabet.encode(train)], order, states=alphabet.size,
                             smoothing=smoothing, alpha=1.0 if alpha is None else alpha)
     if smoothing == "add-alpha" and alpha is None:
-        chain = _tuned(chain, alphabet.encode(corpus_split("validation")))
+        chain = _tuned(chain, alphabet.encode(corpus_split("validation")))[0]
     return chain, alphabet
 
 
-def _tuned(chain: MarkovChain, valid: np.ndarray) -> MarkovChain:
-    """The add-alpha version of `chain` whose alpha (from ALPHAS) scores best on `valid`."""
-    return min((chain.smoothed("add-alpha", a) for a in ALPHAS), key=lambda c: _bits(c, valid))
+def _tuned(chain: MarkovChain, valid: np.ndarray) -> tuple[MarkovChain, float]:
+    """The add-alpha version of `chain` whose alpha (from ALPHAS) scores best on `valid`, and
+    its validation bits per character."""
+    scored = [(c, _bits(c, valid)) for c in (chain.smoothed("add-alpha", a) for a in ALPHAS)]
+    return min(scored, key=lambda pair: pair[1])
 
 
 def markov_bits_per_char(
@@ -59,20 +61,28 @@ def markov_bits_per_char(
     alphabet: Alphabet | None = None,
 ) -> list[dict[str, Any]]:
     """Held-out bits per character of each (smoothing, order): rows with order, smoothing,
-    alpha (add-alpha), validation and `split` bits per character."""
+    alpha (add-alpha), validation and `split` bits per character. The text is counted once,
+    at the highest order; lower orders are that chain cut down."""
     alphabet = alphabet or Alphabet.from_text(corpus_split("train"))
-    held, valid = alphabet.encode(corpus_split(split)), alphabet.encode(corpus_split("validation"))
+    valid = alphabet.encode(corpus_split("validation"))
+    held = valid if split == "validation" else alphabet.encode(corpus_split(split))
     train = alphabet.encode(corpus_split("train"))
+    counted = MarkovChain.fit([train], max(orders), states=alphabet.size,
+                              smoothing="kneser-ney")
     rows = []
-    for order in orders:  # count once per order, then smooth each way
-        counted = MarkovChain.fit([train], order, states=alphabet.size, smoothing="kneser-ney")
+    for order in orders:
+        cut = counted.smoothed(order=order)
         for smoothing in smoothings:
-            chain = _tuned(counted, valid) if smoothing == "add-alpha" else counted
+            if smoothing == "add-alpha":
+                chain, valid_bits = _tuned(cut, valid)
+            else:
+                chain, valid_bits = cut, _bits(cut, valid)
             rows.append({"model": f"Markov order {order}", "order": order,
                          "smoothing": smoothing,
                          "alpha": chain.alpha if smoothing == "add-alpha" else None,
-                         "validation_bits_per_char": _bits(chain, valid),
-                         f"{split}_bits_per_char": _bits(chain, held)})
+                         "validation_bits_per_char": valid_bits,
+                         f"{split}_bits_per_char": valid_bits if held is valid
+                         else _bits(chain, held)})
     return sorted(rows, key=lambda r: (smoothings.index(r["smoothing"]), r["order"]))
 
 

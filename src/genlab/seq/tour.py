@@ -19,8 +19,6 @@ SECONDS, FAST_SECONDS = 60.0, 4.0  # the LM's training budget (full tour, --fast
 def tour_section(ctx: TourContext) -> str:
     """Train a small GRU language model for a minute, score it exactly against Markov chains
     of orders 1–5 on held-out text, and sample five lines from each."""
-    import torch
-
     from genlab.seq.compare import lm_lines, markov_bits_per_char, markov_lines
     from genlab.seq.corpus import corpus_split
     from genlab.seq.plot import plot_directed_models
@@ -35,8 +33,7 @@ def tour_section(ctx: TourContext) -> str:
     validation = corpus_split("validation")
     if ctx.fast:
         validation = validation[:5000]
-    with torch.no_grad():
-        rnn_bits = bits_per_char(model, alphabet.encode(validation))
+    rnn_bits = bits_per_char(model, alphabet.encode(validation))  # log_conditionals: no_grad
     markov = markov_bits_per_char(smoothings=("kneser-ney",), split="validation",
                                   alphabet=alphabet)
     rows = [[r["model"] + " (Kneser–Ney)", f"{r['validation_bits_per_char']:.3f}"]

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from genlab.gan.monitor import TrainingDiverged, progress_bar
+from genlab.gan.monitor import MetricsLog, TrainingDiverged, progress_bar
 from genlab.gan.train import LoopState  # the same position record as the GAN loop
 from genlab.seq.checkpoint import (
     checkpoint_path,
@@ -284,13 +284,12 @@ def _run(config: LMTrainConfig) -> Path:
     state = LoopState()
     parts, codes = _build(config, resumed, state)
     batches = Batches(codes, parts.model.bos, config.batch_size, config.seq_len)
-    valid = parts.alphabet.encode(corpus_split("validation"))
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(asdict(config), indent=2))
-    log = (run_dir / "metrics.jsonl").open("a")
+    log = MetricsLog(run_dir)  # metrics.jsonl (+ TensorBoard when installed), as GAN runs
     start = last_ckpt = time.perf_counter()
     deadline = None if config.minutes is None else start + 60 * config.minutes
-    window, first_step = [0.0, 0], state.step
+    window, first_step, saved_at = [0.0, 0], state.step, -1
     parts.model.train()
     with _progress(config) as bar:
         task = bar.add_task(f"{config.cell}-{config.hidden_size}", stats="",
@@ -312,22 +311,23 @@ def _run(config: LMTrainConfig) -> Path:
                 record = {"step": state.step, "epoch": state.epoch,
                           "loss_bits": window[0] / window[1] / math.log(2),
                           "seconds": state.seconds}
-                log.write(json.dumps(record) + "\n")
-                log.flush()
+                log.write(record)
                 done = state.step if config.steps is not None else time.perf_counter() - start
                 bar.update(task, completed=done, stats=f"step {state.step}  "
                            f"{record['loss_bits']:.3f} bits/char (train)")
                 window = [0.0, 0]
             if time.perf_counter() - last_ckpt >= 60 * config.checkpoint_minutes:
-                save(parts, state, run_dir)
+                checkpoint = save(parts, state, run_dir)
                 last_ckpt = time.perf_counter()
-        save(parts, state, run_dir)
-    val = bits_per_char(parts.model, valid)
-    log.write(json.dumps({"step": state.step, "validation_bits_per_char": val}) + "\n")
+                saved_at = state.step
+        if saved_at != state.step:  # the timed save may just have written this very step
+            checkpoint = save(parts, state, run_dir)
+    val = bits_per_char(parts.model, parts.alphabet.encode(corpus_split("validation")))
+    log.write({"step": state.step, "validation_bits_per_char": val})
     log.close()
     summary = {"steps": state.step, "steps_this_run": state.step - first_step,
                "epochs": state.epoch + state.cursor / batches.inputs.shape[1],
                "seconds_trained": state.seconds, "validation_bits_per_char": val,
-               "checkpoint": str(list_checkpoints(run_dir)[-1])}
+               "checkpoint": str(checkpoint)}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return run_dir

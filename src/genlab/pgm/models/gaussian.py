@@ -329,12 +329,12 @@ class LinearGaussianBayesianNetwork:
     def map_assignment(self, evidence: Any = None) -> dict[str, Any]:
         """The posterior mode of every variable (for a Gaussian, the posterior mean), with the
         evidence values included."""
-        names, values, batched = self._evidence(evidence)
-        post = self.query(None, evidence)
-        out = post.named()
-        for i, v in enumerate(names):
-            out[v] = values[:, i].copy() if batched else float(values[0, i])
-        return {v: out[v] for v in self.variables}
+        names, values, batched = self._evidence(evidence)  # parsed once, used for both parts
+        query = tuple(v for v in self.variables if v not in names)
+        mean = self._posterior(query, names).mean(values)
+        columns = dict(zip(query, mean.T, strict=True)) | dict(zip(names, values.T, strict=True))
+        return {v: columns[v].copy() if batched else float(columns[v][0])
+                for v in self.variables}
 
     def predict(self, frame: Any) -> Any:
         """A copy of `frame` with every missing cell (NaN, or a model column it lacks) set to

@@ -185,18 +185,24 @@ class MarkovChain:
                        for n in range(chain.order)]
         return chain
 
-    def smoothed(self, smoothing: str | None = None, alpha: float | None = None) -> MarkovChain:
-        """The same counts with another smoothing or alpha (no recount; a fitted chain only)."""
+    def smoothed(self, smoothing: str | None = None, alpha: float | None = None,
+                 order: int | None = None) -> MarkovChain:
+        """The same counts with another smoothing, alpha or a lower `order` (no recount: a
+        fitted chain holds the counts of every order up to its own; a fitted chain only)."""
         if not self._raw:
             raise ModelError("smoothed() needs a chain fitted from sequences (this one is tables)")
         smoothing = self.smoothing if smoothing is None else smoothing
         alpha = self.alpha if alpha is None else float(alpha)
+        order = self.order if order is None else order
         if smoothing not in SMOOTHINGS:
             raise ModelError(f"smoothing must be one of {SMOOTHINGS}, got {smoothing!r}")
         if not np.isfinite(alpha) or alpha < 0:
             raise ModelError(f"alpha (the Dirichlet prior count) must be ≥ 0, got {alpha!r}")
+        if int(order) != order or not 1 <= order <= self.order:
+            raise ModelError(f"order must be an integer in 1..{self.order}, got {order!r}")
         chain = copy.copy(self)
-        chain.smoothing, chain.alpha = smoothing, alpha
+        chain.smoothing, chain.alpha, chain.order = smoothing, alpha, int(order)
+        chain._raw, chain._cont = self._raw[: order + 1], self._cont[:order]
         chain._transition = chain._initial = None
         return chain
 
