@@ -323,3 +323,9 @@ def test_bad_evidence_and_data():
     text = pd.DataFrame({"a": ["1.0", "oops"], "b": ["2", "3"]})
     with pytest.raises(ModelError, match="'oops'"):
         fit_gaussian({"a": (), "b": ()}, text)
+
+
+def test_gzipped_json_round_trip(tmp_path):
+    net = examples.gaussian_network(mu1=0.3)
+    back = read_gaussian_json(write_gaussian_json(net, tmp_path / "g.json.gz"))
+    assert back.cpds == net.cpds

@@ -475,3 +475,11 @@ def test_start_vector_must_sum_to_one():
     """A 1-D distribution's sum is 0-d: checked too (it once slipped through)."""
     with pytest.raises(ModelError, match=r"start is not stochastic: it sums to 1\.1"):
         HiddenMarkovModel.categorical([0.5, 0.6], [[1, 0], [0, 1]], [[1, 0], [0, 1]])
+
+
+def test_gzipped_json_round_trip(tmp_path):
+    """write_hmm_json gzips a .gz name; read_hmm_json must read it back (it once could not)."""
+    model = HiddenMarkovModel.categorical([0.5, 0.5], [[0.9, 0.1], [0.2, 0.8]],
+                                          [[0.5, 0.5], [0.9, 0.1]], symbols=["H", "T"])
+    back = read_hmm_json(write_hmm_json(model, tmp_path / "coin.json.gz"))
+    assert hmm_to_dict(back) == hmm_to_dict(model)

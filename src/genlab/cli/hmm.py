@@ -70,7 +70,7 @@ def _observations(table: SequenceTable, model: HiddenMarkovModel) -> Any:
     try:
         return model.prepare(table.sequences(model.kind))
     except ValueError as exc:
-        raise _fail(table.locate(exc) if hasattr(exc, "sequence") else exc) from None
+        raise _fail(table.locate(exc)) from None
 
 
 @app.command()
@@ -117,7 +117,7 @@ def fit(
                              restarts=restarts, seed=seed, max_iter=max_iter, tol=tol,
                              callback=step)
         except ValueError as exc:
-            raise _fail(table.locate(exc) if hasattr(exc, "sequence") else exc) from None
+            raise _fail(table.locate(exc)) from None
     write_hmm_json(result.model, out)
     state = "converged" if result.monitor.converged else "stopped at --max-iter"
     console.print(f"{result.model!r}: log-likelihood {result.log_likelihood:.6g} after "

@@ -4,14 +4,18 @@ offset sits in it (line numbers for error messages); atomic writing of output fi
 from __future__ import annotations
 
 import gzip
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from genlab._atomic import atomic_write_bytes
 
-__all__ = ["Source", "line_at", "looks_like_path", "read_source", "write_text"]
+__all__ = ["Source", "line_at", "looks_like_path", "read_json", "read_source", "write_text"]
 
 Source = str | os.PathLike[str]
+T = TypeVar("T")
 
 
 def looks_like_path(source: Source, suffixes: tuple[str, ...]) -> bool:
@@ -51,3 +55,26 @@ def write_text(path: Source, text: str) -> None:
     if target.name.lower().endswith(".gz"):
         data = gzip.compress(data, mtime=0)
     atomic_write_bytes(target, data)
+
+
+def read_json(path: Source, build: Callable[[Any], T]) -> T:
+    """`build(data)` of a JSON file (.gz decompressed); a missing file, bad JSON (with its line)
+    or a ValueError from `build` (a malformed model) is a ParseError naming the file."""
+    from genlab.pgm.errors import ParseError
+
+    name = os.fspath(path)
+    try:
+        text, _ = read_source(path, (".json", ".json.gz"))
+    except OSError as exc:
+        raise ParseError(f"cannot read: {exc.strerror or exc}", name) from None
+    except (UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
+        raise ParseError(f"not UTF-8 JSON text: {exc}", name) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"invalid JSON: {exc.msg} (column {exc.colno})", name, exc.lineno
+                         ) from None
+    try:
+        return build(data)
+    except (TypeError, ValueError) as exc:  # ModelError is a ValueError
+        raise ParseError(str(exc), name) from None

@@ -11,31 +11,17 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
-from genlab._atomic import atomic_write_bytes
-from genlab.pgm.errors import ModelError, ParseError
+from genlab.pgm.io._source import read_json, write_text
 from genlab.pgm.models.gaussian import LinearGaussianBayesianNetwork
 
 __all__ = ["gaussian_json_string", "read_gaussian_json", "write_gaussian_json"]
 
 
 def read_gaussian_json(path: str | os.PathLike[str]) -> LinearGaussianBayesianNetwork:
-    """A `LinearGaussianBayesianNetwork` from a JSON file."""
-    name = os.fspath(path)
-    try:
-        text = Path(name).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ParseError(f"cannot read: {exc.strerror or exc}", name) from None
-    try:
-        spec: Any = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"invalid JSON: {exc.msg} (column {exc.colno})", name, exc.lineno
-                         ) from None
-    try:
-        return LinearGaussianBayesianNetwork.from_dict(spec, name=Path(name).stem)
-    except (ModelError, TypeError, ValueError) as exc:
-        raise ParseError(str(exc), name) from None
+    """A `LinearGaussianBayesianNetwork` from a JSON file (.gz decompressed)."""
+    return read_json(path, lambda spec: LinearGaussianBayesianNetwork.from_dict(
+        spec, name=Path(os.fspath(path)).name.split(".")[0]))
 
 
 def gaussian_json_string(network: LinearGaussianBayesianNetwork) -> str:
@@ -45,5 +31,7 @@ def gaussian_json_string(network: LinearGaussianBayesianNetwork) -> str:
 
 def write_gaussian_json(network: LinearGaussianBayesianNetwork,
                         path: str | os.PathLike[str]) -> Path:
-    """Write a network as JSON, atomically; returns the path."""
-    return atomic_write_bytes(path, gaussian_json_string(network).encode("utf-8"))
+    """Write a network as JSON, atomically (gzip when the name ends in .gz); returns the
+    path."""
+    write_text(path, gaussian_json_string(network))
+    return Path(path)

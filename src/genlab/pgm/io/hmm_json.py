@@ -17,8 +17,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from genlab.pgm.errors import ModelError, ParseError
-from genlab.pgm.io._source import write_text
+from genlab.pgm.errors import ModelError
+from genlab.pgm.io._source import read_json, write_text
 from genlab.pgm.models.hmm import HiddenMarkovModel
 
 __all__ = ["HMM_KINDS", "hmm_from_dict", "hmm_to_dict", "read_hmm_json", "write_hmm_json"]
@@ -33,28 +33,27 @@ _KEYS = {
 
 def hmm_to_dict(model: HiddenMarkovModel) -> dict[str, Any]:
     """The JSON-ready dict of a model (lists of floats, full precision)."""
-    out = model.to_dict()
-    if model.kind == "gaussian":
-        out["covariance_prior"] = float(model.emission.covariance_prior)  # type: ignore[attr-defined]
-    return out
+    return model.to_dict()
 
 
-def hmm_from_dict(data: Any, where: str = "<dict>") -> HiddenMarkovModel:
-    """A model from its dict form; errors (ModelError) say which key is wrong."""
+def hmm_from_dict(data: Any, where: str | None = None) -> HiddenMarkovModel:
+    """A model from its dict form; errors (ModelError) say which key is wrong (prefixed by
+    `where`, when given)."""
+    where = f"{where}: " if where else ""
     if not isinstance(data, dict):
-        raise ModelError(f"{where}: an HMM must be a JSON object, got {type(data).__name__}")
+        raise ModelError(f"{where}an HMM must be a JSON object, got {type(data).__name__}")
     kind = data.get("kind")
     if kind not in HMM_KINDS:
-        raise ModelError(f"{where}: \"kind\" must be one of {list(HMM_KINDS)}, got {kind!r}")
+        raise ModelError(f"{where}\"kind\" must be one of {list(HMM_KINDS)}, got {kind!r}")
     unknown = sorted(set(data) - _KEYS[kind])
     if unknown:
-        raise ModelError(f"{where}: unknown key(s) {unknown} for a {kind} HMM (allowed: "
+        raise ModelError(f"{where}unknown key(s) {unknown} for a {kind} HMM (allowed: "
                          f"{sorted(_KEYS[kind])})")
     required = ["start", "transition"] + (["symbols", "emission"] if kind == "categorical"
                                           else ["covariance_type", "means", "covariances"])
     missing = [k for k in required if k not in data]
     if missing:
-        raise ModelError(f"{where}: missing key(s) {missing} for a {kind} HMM")
+        raise ModelError(f"{where}missing key(s) {missing} for a {kind} HMM")
     try:
         if kind == "categorical":
             symbols = data["symbols"]
@@ -66,25 +65,12 @@ def hmm_from_dict(data: Any, where: str = "<dict>") -> HiddenMarkovModel:
                                           data["covariances"], data["covariance_type"],
                                           float(data.get("covariance_prior", 1e-2)))
     except (ModelError, TypeError, ValueError) as exc:
-        raise ModelError(f"{where}: {exc}") from None
+        raise ModelError(f"{where}{exc}") from None
 
 
 def read_hmm_json(path: str | os.PathLike[str]) -> HiddenMarkovModel:
     """Read a model file; ParseError names the file and line (syntax) or the key (content)."""
-    name = os.fspath(path)
-    try:
-        text = Path(name).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ParseError("no such file", name) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"invalid JSON: {exc.msg} (column {exc.colno})", name,
-                         exc.lineno) from None
-    try:
-        return hmm_from_dict(data, "model")
-    except ModelError as exc:
-        raise ParseError(str(exc).removeprefix("model: "), name) from None
+    return read_json(path, hmm_from_dict)
 
 
 def write_hmm_json(model: HiddenMarkovModel, path: str | os.PathLike[str]) -> Path:

@@ -17,6 +17,7 @@ import numpy as np
 
 from genlab.pgm.errors import ParseError
 from genlab.pgm.io.csv import read_csv, write_csv
+from genlab.pgm.models.hmm_emissions import ObservationError
 
 __all__ = ["SequenceTable", "read_sequences", "sequence_frame", "write_sequences"]
 
@@ -76,16 +77,16 @@ class SequenceTable:
 
     def locate(self, exc: Exception) -> Exception:
         """An ObservationError from a model re-raised as a ParseError at its file line."""
-        seq, step = getattr(exc, "sequence", None), getattr(exc, "step", None)
-        if seq is None or step is None:
+        if not isinstance(exc, ObservationError):
             return exc
-        message = str(exc).split(": ", 1)[-1]
-        return ParseError(f"sequence {self.ids[seq]!r}: {message}", self.path,
-                          self.line_of(seq, step))
+        return ParseError(f"sequence {self.ids[exc.sequence]!r}: {exc.detail}", self.path,
+                          self.line_of(exc.sequence, exc.step))
 
 
 def read_sequences(path: str | os.PathLike[str]) -> SequenceTable:
     """Read a sequence CSV (see the module docstring)."""
+    import pandas as pd
+
     name = os.fspath(path)
     if not os.path.exists(name):
         raise ParseError("no such file", name)
@@ -107,21 +108,13 @@ def read_sequences(path: str | os.PathLike[str]) -> SequenceTable:
     blank = np.flatnonzero(ids_col.isna().to_numpy())
     if blank.size:
         raise ParseError("empty `sequence` id", name, int(frame.index[blank[0]]))
-    codes, uniques = _factorize(ids_col.to_numpy(dtype=object))
+    codes, uniques = pd.factorize(ids_col.to_numpy(dtype=object))  # order of first appearance
     order = np.argsort(codes, kind="stable")
     cuts = np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1]
     rows = np.split(order, cuts) if len(uniques) else []
     if not rows:
         raise ParseError("no data rows", name, 2)
     return SequenceTable(frame, name, [str(u) for u in uniques], rows, obs_columns)
-
-
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
-    """Integer codes in order of first appearance, and the distinct values."""
-    index: dict[Any, int] = {}
-    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.intp,
-                        count=len(values))
-    return codes, list(index)
 
 
 def sequence_frame(observations: list[Any], states: list[np.ndarray] | None = None,

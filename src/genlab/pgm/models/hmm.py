@@ -31,10 +31,9 @@ from genlab.pgm.models.hmm_emissions import (
     GaussianEmission,
     ObservationError,
     _BadRow,
-    check_stochastic,
-    draw_rows,
 )
 from genlab.pgm.models.hmm_scan import Packing, PerSequence, forward_backward, viterbi
+from genlab.pgm.models.stochastic import check_stochastic, draw_rows
 
 __all__ = ["Decoding", "HMMSample", "HiddenMarkovModel", "SequenceBatch", "emission_log_shift"]
 

@@ -25,8 +25,6 @@ __all__ = [
     "Emission",
     "GaussianEmission",
     "ObservationError",
-    "check_stochastic",
-    "draw_rows",
     "emission_from_data",
     "row_max",
     "scale_rows",
@@ -62,6 +60,7 @@ class ObservationError(ModelError):
 
     def __init__(self, message: str, sequence: int, step: int) -> None:
         super().__init__(f"sequence {sequence}, step {step}: {message}")
+        self.detail = message
         self.sequence = sequence
         self.step = step
 
@@ -321,6 +320,12 @@ class GaussianEmission:
         object.__setattr__(self, "means", means)
         object.__setattr__(self, "covariances", cov)
         object.__setattr__(self, "_chol", chol)
+        if self.covariance_type == "diag":  # per-model constants of log N, not per call
+            inv = 1.0 / cov  # elementwise reciprocal of variances, not a matrix
+            object.__setattr__(self, "_inv", inv)
+            object.__setattr__(self, "_terms", means**2 * inv + _LOG_2PI + np.log(cov))  # (K, D)
+        else:
+            object.__setattr__(self, "_log_det", 2.0 * np.log(np.diagonal(chol, 0, 1, 2)).sum(1))
 
     @property
     def n_states(self) -> int:
@@ -370,8 +375,8 @@ class GaussianEmission:
         if self.covariance_type == "diag" and not np.isnan(obs).any():
             # nothing missing (the common case): log N = x²·(−½σ⁻²) + x·(μσ⁻²) + c_k, two
             # BLAS products written state-major (K, rows) — Viterbi reads it without a copy
-            inv = 1.0 / self.covariances  # elementwise reciprocal of variances, not a matrix
-            const = -0.5 * (self.means**2 * inv + _LOG_2PI + np.log(self.covariances)).sum(1)
+            inv = self._inv  # type: ignore[attr-defined]
+            const = -0.5 * self._terms.sum(1)  # type: ignore[attr-defined]
             k, rows = self.n_states, len(obs)
             square = np.square(obs, out=work_array("gauss_sq", obs.size).reshape(obs.shape))
             out_t = np.matmul(-0.5 * inv, square.T)
@@ -383,17 +388,16 @@ class GaussianEmission:
         mask = ~np.isnan(obs)
         x = np.where(mask, obs, 0.0)
         if self.covariance_type == "diag":
-            inv = 1.0 / self.covariances  # elementwise reciprocal of variances, not a matrix
+            inv = self._inv  # type: ignore[attr-defined]
             m = mask.astype(np.float64)
-            out = -0.5 * ((x * x) @ inv.T - 2.0 * x @ (self.means * inv).T
-                          + m @ (self.means**2 * inv + _LOG_2PI + np.log(self.covariances)).T)
-            return out
+            return -0.5 * ((x * x) @ inv.T - 2.0 * x @ (self.means * inv).T
+                           + m @ self._terms.T)  # type: ignore[attr-defined]
         out = np.empty((len(obs), self.n_states))
         chol = self._chol  # type: ignore[attr-defined]
         for k in range(self.n_states):
             z = solve_triangular(chol[k], (x - self.means[k]).T, lower=True)  # (D, rows)
-            log_det = 2.0 * np.log(np.diag(chol[k])).sum()
-            out[:, k] = -0.5 * ((z * z).sum(axis=0) + log_det + self.dim * _LOG_2PI)
+            out[:, k] = -0.5 * ((z * z).sum(axis=0) + self._log_det[k]  # type: ignore[attr-defined]
+                                + self.dim * _LOG_2PI)
         out[~mask.any(axis=1)] = 0.0
         return out
 
@@ -414,8 +418,9 @@ class GaussianEmission:
         if self.covariance_type == "diag":
             denom = weights.T @ m  # (K, D): weight that saw each coordinate
             safe = np.where(denom > 0, denom, 1.0)
-            means = np.where(denom > 0, (weights.T @ x) / safe, self.means)
-            scatter = weights.T @ (x * x) - 2.0 * means * (weights.T @ x) + means**2 * denom
+            first = weights.T @ x  # (K, D) weighted sums
+            means = np.where(denom > 0, first / safe, self.means)
+            scatter = weights.T @ (x * x) - 2.0 * means * first + means**2 * denom
             cov = np.where(denom > 0, (prior + np.maximum(scatter, 0.0))
                            / np.maximum(denom, 1e-5), self.covariances)
             return GaussianEmission(means, cov, "diag", prior)
@@ -438,7 +443,8 @@ class GaussianEmission:
 
     def to_dict(self) -> dict[str, Any]:
         return {"covariance_type": self.covariance_type, "means": self.means.tolist(),
-                "covariances": self.covariances.tolist()}
+                "covariances": self.covariances.tolist(),
+                "covariance_prior": float(self.covariance_prior)}
 
 
 def _first_non_number(sequence: Any) -> int:

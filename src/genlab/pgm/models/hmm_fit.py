@@ -101,8 +101,7 @@ def baum_welch(model: HiddenMarkovModel, sequences: Any, *, max_iter: int = 100,
         model = _m_step(model, batch, fb, first, update)
     # max_iter updates done: score the returned model (forward pass only)
     total = float(model.log_likelihood(batch).sum())
-    monitor.history.append(total)
-    monitor.converged = monitor.history[-1] - monitor.history[-2] < tol
+    monitor.report(total)
     return HMMFit(model, total, monitor, [total])
 
 

@@ -87,10 +87,6 @@ class Packing:
         return cls(order, lengths, batch_sizes.astype(np.intp, copy=False), offsets,
                    rows.astype(np.intp, copy=False))
 
-    @property
-    def total(self) -> int:
-        return int(self.offsets[-1])
-
     @cached_property
     def equal_lengths(self) -> bool:
         """Whether every sequence has the same length (packing is then a plain transpose)."""
@@ -417,31 +413,14 @@ def _viterbi_forward(sizes: list[int], augmented: Any, delta: Any, lb_steps: Any
     pairwise = 1 < k <= 4
     flat_blk: np.ndarray
     blk: np.ndarray
-    if sizes[-1] == n0:  # every step has all n0 sequences: fixed views, a bare loop
-        flat_blk = buffer.reshape(k * k, n0)
-        blk = flat_blk.reshape(k, k, n0)
-        slabs = list(blk)
-        rest = zip(augmented[:-1], delta[1:], lb_steps[1:], strict=True)
-        if select and pairwise:  # the small-K, small-batch case: four or five calls a step
-            first, second, *others = slabs
-            for prev, cur, lb in rest:
-                product.dot(prev, flat_blk)
-                maximum(first, second, out=cur)
-                for other in others:
-                    maximum(cur, other, out=cur)
-                add(cur, lb, cur)
-            return
-        for prev, cur, lb in rest:
-            if select:
-                product.dot(prev, flat_blk)
-            else:
-                add(prev[:k, None, :], into, blk)
-            if pairwise:
-                maximum(slabs[0], slabs[1], out=cur)
-                for i in range(2, k):
-                    maximum(cur, slabs[i], out=cur)
-            else:
-                reduce_max(blk, 0, None, cur)
+    if sizes[-1] == n0 and select and pairwise:  # equal lengths, small K and batch: fixed
+        flat_blk = buffer.reshape(k * k, n0)   # views and four or five calls a step
+        first, second, *others = list(flat_blk.reshape(k, k, n0))
+        for prev, cur, lb in zip(augmented[:-1], delta[1:], lb_steps[1:], strict=True):
+            product.dot(prev, flat_blk)
+            maximum(first, second, out=cur)
+            for other in others:
+                maximum(cur, other, out=cur)
             add(cur, lb, cur)
         return
     width = -1
