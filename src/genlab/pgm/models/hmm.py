@@ -273,12 +273,9 @@ class HiddenMarkovModel:
         P(x).
         """
         if sequence is not None:
-            batch = self.prepare([sequence])
-            log_b = self.emission.log_likelihood(batch.flat)
+            log_b, shift, seen = self._shifted_emissions(sequence)
             t = len(log_b)
-            shift = log_b.max(axis=1, keepdims=True)
             factors = self._chain_factors(t)
-            seen = self.emission.observed(batch.flat)
             unary = [Factor((f"z{i}",), np.exp(log_b[i] - shift[i])) for i in range(t) if seen[i]]
             # each unary is scaled by exp(−max_k log p(x_t | k)): log P(x) = log Z +
             # emission_log_shift(model, sequence)
@@ -295,6 +292,13 @@ class HiddenMarkovModel:
         return FactorGraph([*self._chain_factors(t), *emission], states=states,
                            name=f"hmm-{t}")
 
+    def _shifted_emissions(self, sequence: Sequence[Any]) -> tuple[np.ndarray, np.ndarray,
+                                                                    np.ndarray]:
+        """(log p(x_t | k) (T, K), its max over k per step, which steps are observed)."""
+        batch = self.prepare([sequence])
+        log_b = self.emission.log_likelihood(batch.flat)
+        return log_b, log_b.max(axis=1), self.emission.observed(batch.flat)
+
     def _chain_factors(self, t: int) -> list[Factor]:
         factors = [Factor(("z0",), self.start)]
         factors += [Factor((f"z{i - 1}", f"z{i}"), self.transition) for i in range(1, t)]
@@ -304,9 +308,7 @@ class HiddenMarkovModel:
 def emission_log_shift(model: HiddenMarkovModel, sequence: Sequence[Any]) -> float:
     """Σ_t max_k log p(x_t | k) over the observed steps: what `to_factor_graph(sequence=...)`
     divides out, so log P(x) = log Z of that graph + this."""
-    batch = model.prepare([sequence])
-    log_b = model.emission.log_likelihood(batch.flat)
-    seen = model.emission.observed(batch.flat)
-    return float(log_b.max(axis=1)[seen].sum())
+    _, shift, seen = model._shifted_emissions(sequence)
+    return float(shift[seen].sum())
 
 

@@ -151,6 +151,10 @@ def fit_hmm(sequences: Any, n_states: int, *, kind: str = "categorical",
     k = int(n_states)
     rng = np.random.default_rng(seed)
     if kind == "categorical":
+        # objects (what CSV readers give) become text once: symbol inference and encoding
+        # then both run vectorised instead of each converting every cell in Python
+        seqs = [_as_text(a) if a.ndim == 1 and a.dtype.kind == "O" else a
+                for a in map(np.asarray, seqs)]
         symbols = tuple(symbols) if symbols is not None else infer_symbols(seqs)
         template = HiddenMarkovModel(np.full(k, 1 / k), np.full((k, k), 1 / k),
                                      CategoricalEmission(symbols, np.full((k, len(symbols)),
