@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from genlab.seq.checkpoint import CheckpointError, list_checkpoints
+from genlab.gan.checkpoint import CheckpointError, list_checkpoints
 from genlab.seq.compare import markov_lines, text_lines
 from genlab.seq.corpus import SPLITS, Alphabet, corpus_split, load_topics, split_of
 from genlab.seq.model import (

@@ -87,7 +87,7 @@ def sample(
 
     Example: genlab seq sample runs/lm --n 5 --temperature 0.8
     """
-    from genlab.seq.checkpoint import CheckpointError
+    from genlab.gan.checkpoint import CheckpointError
     from genlab.seq.compare import text_lines
     from genlab.seq.model import sample as draw
     from genlab.seq.train import load_lm
@@ -117,7 +117,7 @@ def evaluate(
 
     Example: genlab seq eval runs/lm --json
     """
-    from genlab.seq.checkpoint import CheckpointError
+    from genlab.gan.checkpoint import CheckpointError
     from genlab.seq.compare import markov_bits_per_char
     from genlab.seq.corpus import corpus_split
     from genlab.seq.train import bits_per_char, load_lm

@@ -15,32 +15,9 @@ from typing import Any
 import torch
 
 from genlab.gan import checkpoint as gan_checkpoint
-from genlab.gan.checkpoint import (
-    FORMAT_VERSION,
-    CheckpointError,
-    checkpoint_path,
-    latest_checkpoint,
-    list_checkpoints,
-    load_module,
-    load_optimizer,
-    module_tensors,
-    optimizer_tensors,
-)
+from genlab.gan.checkpoint import latest_checkpoint
 
-__all__ = [
-    "FORMAT",
-    "FORMAT_VERSION",
-    "CheckpointError",
-    "checkpoint_path",
-    "latest_checkpoint",
-    "list_checkpoints",
-    "load_module",
-    "load_optimizer",
-    "module_tensors",
-    "optimizer_tensors",
-    "read_checkpoint",
-    "write_checkpoint",
-]
+__all__ = ["FORMAT", "read_checkpoint", "write_checkpoint"]
 
 FORMAT = "genlab-seq-checkpoint"
 

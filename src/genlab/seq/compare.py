@@ -107,7 +107,7 @@ def lm_lines(run_dir: str | os.PathLike[str], seconds: float = 75.0, n: int = 5,
              temperature: float = 0.8, length: int = 240) -> list[str]:
     """n lines sampled from the LM in `run_dir`, first training a small one for `seconds`
     (GRU 256, one layer, batch 32 × 64) when the folder holds no checkpoint (the tour)."""
-    from genlab.seq.checkpoint import list_checkpoints
+    from genlab.gan.checkpoint import list_checkpoints
     from genlab.seq.model import sample
     from genlab.seq.train import LMTrainConfig, load_lm, train
 

@@ -22,18 +22,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from genlab.gan.monitor import MetricsLog, TrainingDiverged, progress_bar
-from genlab.gan.train import LoopState  # the same position record as the GAN loop
-from genlab.seq.checkpoint import (
+from genlab.gan.checkpoint import (  # the shared checkpoint layout and tensor helpers
     checkpoint_path,
     list_checkpoints,
     load_module,
     load_optimizer,
     module_tensors,
     optimizer_tensors,
-    read_checkpoint,
-    write_checkpoint,
 )
+from genlab.gan.monitor import MetricsLog, TrainingDiverged, progress_bar
+from genlab.gan.train import LoopState  # the same position record as the GAN loop
+from genlab.seq.checkpoint import read_checkpoint, write_checkpoint
 from genlab.seq.corpus import Alphabet, corpus_split
 from genlab.seq.model import CharLM, Hidden, LMArchitecture, detach, log_conditionals
 
