@@ -93,6 +93,8 @@ TOUR_SECTIONS: list[tuple[str, str | Callable[[TourContext], str]]] = [
     ("GANs: a class-conditional DCGAN on MNIST", "genlab.gan.tour:tour_section"),
     ("Image tasks: super-resolution, inpainting, colorization, uncropping, style transfer",
      "genlab.gan.tasks.tour:tour_section"),
+    ("Text to image: captions in, pictures out, attributes read back",
+     "genlab.gan.text.tour:tour_section"),
 ]
 
 

@@ -101,3 +101,17 @@ def test_image_task_under_ddp_keeps_replicas_in_sync(tmp_path: Path) -> None:
     assert summary["world"] == 2 and summary["replicas_in_sync"] is True
     tensors, meta = read_checkpoint(tmp_path / "run")
     assert meta["step"] == 4 and tensors["opt_d.0.step"].item() == 3.0
+
+
+@pytest.mark.slow
+def test_text_to_image_under_two_gloo_processes(tmp_path: Path) -> None:
+    """The text game under DDP: every rank embeds the same captions, draws its own."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "genlab.cli.main", "text2img", "train", "--data", "mnist-captions", "--width",
+           "8", "--batch-size", "8", "--threads", "1", "--no-progress", "--steps", "4",
+           "--sample-every", "2", "--out", str(tmp_path / "t")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    summary = json.loads((tmp_path / "t" / "summary.json").read_text())
+    assert summary["world"] == 2 and summary["replicas_in_sync"] is True
+    assert (tmp_path / "t" / "samples" / "step-00000004.png").is_file()

@@ -1,4 +1,4 @@
-"""Entry point of the `genlab` command: pgm, gan, image, hmm, seq and tour."""
+"""Entry point of the `genlab` command: pgm, gan, image, text2img, hmm, seq and tour."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from genlab.cli.hmm import app as hmm_app
 from genlab.cli.image import app as image_app
 from genlab.cli.pgm import app as pgm_app
 from genlab.cli.seq import app as seq_app
+from genlab.cli.text2img import app as text2img_app
 
 app = typer.Typer(
     name="genlab",
@@ -27,6 +28,7 @@ app.add_typer(gan_app, name="gan")
 app.add_typer(image_app, name="image")
 app.add_typer(hmm_app, name="hmm")
 app.add_typer(seq_app, name="seq")
+app.add_typer(text2img_app, name="text2img")
 
 
 def _print_version(value: bool) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from genlab.gan.augment import parse_policy
-from genlab.gan.data import GanData
+from genlab.gan.data import GanData, is_text_data
 from genlab.gan.defaults import DATA_DEFAULTS, KIND_DEFAULTS, PENALTY_WEIGHT, TASK_DEFAULTS
 from genlab.gan.losses import LOSSES, PENALTIES
 from genlab.gan.nets import ARCHITECTURES, Architecture
@@ -17,17 +17,21 @@ __all__ = [
     "ARCH_KEYS",
     "DATA_DEFAULTS",
     "KIND_DEFAULTS",
+    "TEXT_ENCODERS",
     "TrainConfig",
     "bf16_supported",
     "resolve_config",
     "resolve_device",
 ]
 
+TEXT_ENCODERS = ("builtin", "minilm")  # the built-in dual encoder; MiniLM (extra `text`)
+
 # Fields that define the networks and the game; a resumed run must not change them.
 ARCH_KEYS = ("data", "model", "conditional", "z_dim", "z_std", "img_size", "img_channels",
              "width", "loss", "penalty", "optimizer", "d_steps", "batch_size", "ema", "ema_rampup",
              "augment", "task", "scale", "l1_weight", "adversarial", "depth",
-             "l1_warmup")
+             "l1_warmup", "text_encoder", "text_dim", "mismatch", "interpolation",
+             "match_weight")
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,14 @@ class TrainConfig:
     # generator steps on λ·L1 alone before D plays (SRGAN's pre-trained G); None: the task's
     l1_warmup: int | None = None
     depth: int = 0  # U-Net halvings (0: 4 for crops above 32 px, else 3)
+    # text-to-image (data shapes or mnist-captions): the sentence encoder, builtin or minilm
+    text_encoder: str = "builtin"
+    text_dim: int = 0  # the sentence embedding's size (set from the encoder)
+    mismatch: bool = True  # the matching-aware D term (False: the ablation without it)
+    interpolation: float = 0.25  # share of G's batch drawn from interpolated captions (GAN-INT)
+    # weight of G's caption-matching loss under the frozen built-in encoder (AttnGAN's DAMSM);
+    # None: the data kind's default (0 with minilm, which has no image tower)
+    match_weight: float | None = None
     model: str = "auto"
     conditional: bool = False
     loss: str = "auto"  # nonsaturating for noise GANs, lsgan for image tasks
@@ -128,6 +140,12 @@ class TrainConfig:
                 raise ValueError("the L1-only mode (adversarial=False) needs l1_weight > 0")
         if self.augment != "auto":
             parse_policy(self.augment)  # raises on an unknown name
+        if self.text_encoder not in TEXT_ENCODERS:
+            raise ValueError(f"text_encoder must be one of {', '.join(TEXT_ENCODERS)}, got "
+                             f"{self.text_encoder!r}")
+        if not 0.0 <= self.interpolation <= 1.0:
+            raise ValueError(f"interpolation must be a share of G's batch in [0, 1], got "
+                             f"{self.interpolation}")
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types (tuples become lists)."""
@@ -148,7 +166,8 @@ class TrainConfig:
     def architecture(self, num_classes: int) -> Architecture:
         """The networks of a resolved config."""
         return Architecture(self.model, self.z_dim, self.img_size, self.img_channels,
-                            self.width, num_classes, self.z_std, self.task, self.depth)
+                            self.width, num_classes, self.z_std, self.task, self.depth,
+                            self.text_dim)
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -179,9 +198,17 @@ def resolve_config(config: TrainConfig, data: GanData, device: torch.device) -> 
     """Fill every 'auto' field from the data and KIND_DEFAULTS; the result is what gets saved."""
     if config.task:
         return _resolve_paired(config, data, device)
-    kind = {**KIND_DEFAULTS["points" if data.is_points else "images"],
+    text = is_text_data(config.data)
+    if text and config.conditional:
+        raise ValueError(f"{config.data!r} conditions on captions, not on class labels")
+    if text and config.text_dim < 1:
+        raise ValueError("a text-to-image run needs its sentence embedding size (text_dim)")
+    kind = {**KIND_DEFAULTS["text" if text else "points" if data.is_points else "images"],
             **DATA_DEFAULTS.get(config.data, {})}
     model = kind["model"] if config.model == "auto" else config.model
+    if text != (model == "text-dcgan"):
+        raise ValueError(f"model {model!r} does not fit dataset {config.data!r} (text-dcgan "
+                         "is the text-to-image model, for captioned data only)")
     if data.is_points != (model == "mlp"):
         raise ValueError(f"model {model!r} does not fit dataset {config.data!r} "
                          f"({'2-D points' if data.is_points else 'images'})")

@@ -18,9 +18,11 @@ import torch.nn.functional as F
 __all__ = [
     "DATASETS",
     "IMAGE_SUFFIXES",
+    "TEXT_DATASETS",
     "GanData",
     "default_img_size",
     "is_point_data",
+    "is_text_data",
     "load_dataset",
     "load_image_folder",
     "mixture_modes",
@@ -155,6 +157,15 @@ DATASETS: dict[str, Callable[[int], GanData]] = {
     "ring8": lambda _size: _mixture("ring8"),
     "grid25": lambda _size: _mixture("grid25"),
 }
+
+
+# captioned images for text-to-image (genlab.gan.text): generated shapes, captioned digits
+TEXT_DATASETS = ("shapes", "mnist-captions")
+
+
+def is_text_data(name: str) -> bool:
+    """True for the captioned sets a text-to-image GAN trains on."""
+    return name in TEXT_DATASETS
 
 
 def is_point_data(name: str) -> bool:

@@ -31,6 +31,16 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
     "paired": {"model": "unet", "loss": "lsgan", "batch_size": 16, "lr_g": 2e-4, "lr_d": 2e-4,
                "betas": (0.5, 0.999), "width": 16, "penalty": "none", "ema": 0.0,
                "ema_rampup": 0.05, "lr_decay": 0.0, "augment": "none"},
+    # text to image (GAN-INT-CLS on frozen sentence embeddings): width 32 at 64 px runs 3.6
+    # steps/s of batch 64 on 2 cores (bf16), 2.4 in fp32; width 64 only 0.9. Shapes, 500
+    # steps, seed 0, all attributes read back right (seen / held-out combinations): DCGAN's
+    # 2e-4 without the matching term 0% / 0%; 1e-3 with it (weight 1) 61% / 51%; 2e-3 with it
+    # 94% / 95%; 1e-3 with weight 3 89% / 89%
+    "text": {"model": "text-dcgan", "loss": "nonsaturating", "batch_size": 64, "lr_g": 2e-3,
+             "lr_d": 2e-3, "betas": (0.5, 0.999), "z_dim": 100, "width": 32,
+             "small_width": 32, "small_size": 32, "penalty": "none", "penalty_weight": 10.0,
+             "ema": 0.999, "ema_rampup": 0.2, "lr_decay": 0.0, "augment": "none",
+             "match_weight": 1.0},
     "points": {"model": "mlp", "loss": "nonsaturating", "batch_size": 256, "lr_g": 1e-3,
                "lr_d": 1e-3,
                "betas": (0.5, 0.999), "z_dim": 16, "width": 128,

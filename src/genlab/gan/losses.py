@@ -23,6 +23,7 @@ __all__ = [
     "hinge_g",
     "lsgan_d",
     "lsgan_g",
+    "matching_aware_d",
     "minimax_d",
     "minimax_g",
     "nonsaturating_g",
@@ -79,6 +80,17 @@ LOSSES: dict[str, GanLoss] = {
     "hinge": GanLoss(hinge_d, hinge_g),
     "lsgan": GanLoss(lsgan_d, lsgan_g),
 }
+
+def matching_aware_d(d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                     real: torch.Tensor, fake: torch.Tensor, wrong: torch.Tensor) -> torch.Tensor:
+    """GAN-INT-CLS's D loss: (real image, right text) is real; (G's image, right text) and
+    (real image, wrong text) are fake, each with half the weight — for minimax,
+    −E log σ(real) − ½E log(1 − σ(fake)) − ½E log(1 − σ(wrong))."""
+    if fake.shape != wrong.shape:
+        raise ValueError(f"fake and wrong-text logits must have one shape, got "
+                         f"{tuple(fake.shape)} and {tuple(wrong.shape)}")
+    return d_loss(real, torch.cat([fake, wrong]))
+
 
 Critic = Callable[[torch.Tensor], torch.Tensor]
 

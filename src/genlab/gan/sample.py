@@ -6,6 +6,7 @@ its noise is z ~ N(0, σ²I) with σ = `generator.z_std` (1 when absent).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import torch
 from torch import nn
 
 __all__ = [
+    "Conditions",
     "generate",
     "interpolate",
     "latent",
@@ -25,6 +27,10 @@ __all__ = [
     "save_points",
     "slerp",
 ]
+
+
+# G's conditions for n samples from a seeded RNG (labels, sentence embeddings) or None
+Conditions = Callable[[int, torch.Generator], Any]
 
 
 def _attr(generator: nn.Module, name: str) -> int:

@@ -34,13 +34,13 @@ from genlab.gan.checkpoint import (
     write_checkpoint,
 )
 from genlab.gan.config import ARCH_KEYS, TrainConfig, resolve_config, resolve_device
-from genlab.gan.data import GanData, load_dataset, mixture_modes
+from genlab.gan.data import GanData, is_text_data, load_dataset, mixture_modes
 from genlab.gan.distributed import Dist, setup_distributed
-from genlab.gan.game import NoiseGame, PairedGame
-from genlab.gan.losses import LOSSES, PENALTIES, GanLoss
+from genlab.gan.game import NoiseGame, PairedGame, TextGame
+from genlab.gan.losses import LOSSES, PENALTIES, GanLoss, matching_aware_d
 from genlab.gan.monitor import FailureWatch, MetricsLog, TrainingDiverged, progress_bar
 from genlab.gan.nets import build_pair
-from genlab.gan.sample import generate, latent, sample, save_grid, save_points
+from genlab.gan.sample import Conditions, generate, latent, sample, save_grid, save_points
 
 __all__ = ["LoopState", "TrainConfig", "TrainingDiverged", "train"]
 
@@ -111,8 +111,9 @@ class Parts:
     dist: Dist = field(default_factory=Dist)
     # what D sees of real and fake images; the empty policy passes them through as they are
     augment: DiffAugment = field(default_factory=lambda: DiffAugment("none", torch.Generator()))
-    # what is played: noise to image (optionally class-conditional) or image to image
-    game: NoiseGame | PairedGame = field(default_factory=NoiseGame)
+    # what is played: noise to image (optionally class-conditional), image to image, or
+    # text to image
+    game: NoiseGame | PairedGame | TextGame = field(default_factory=NoiseGame)
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         """bf16 autocast when the config asks for it, else nothing."""
@@ -158,11 +159,18 @@ def _finite(value: float, what: str, step: int, parts: Parts) -> float:
 def d_step(parts: Parts, batches: Batches, step: int) -> float:
     """One ascent step of D on log D(x) + log(1 − D(G(z))) (or the chosen loss) + penalty."""
     real, real_cond, fake, fake_cond = parts.game.d_batch(parts, batches)
+    wrong_cond = parts.game.wrong_condition()
     real, fake = parts.augment(real), parts.augment(fake)
     with parts.autocast():
         real_logits = parts.d_train(real, real_cond)
         fake_logits = parts.d_train(fake, fake_cond)
-    loss = parts.loss.d(real_logits.float(), fake_logits.float())
+        # matching-aware (text): a real image with the wrong text is fake too
+        wrong_logits = None if wrong_cond is None else parts.d_train(real, wrong_cond)
+    if wrong_logits is None:
+        loss = parts.loss.d(real_logits.float(), fake_logits.float())
+    else:
+        loss = matching_aware_d(parts.loss.d, real_logits.float(), fake_logits.float(),
+                                wrong_logits.float())
     config = parts.config
     if config.penalty != "none":
         def critic(x: torch.Tensor) -> torch.Tensor:
@@ -255,12 +263,13 @@ def ema_step(parts: Parts, step: int) -> None:
 
 @torch.no_grad()
 def recalibrate_batch_norm(generator: nn.Module, seed: int, batches: int = 16,
-                           batch_size: int = 64) -> None:
+                           batch_size: int = 64, conditions: Conditions | None = None) -> None:
     """Re-estimate the batch-norm running statistics of `generator` for its own weights.
 
     The EMA copy averages G's weights but `ema_step` copies G's statistics, which belong to
     G's weights, not the average (EMA 0.999 on MNIST: FID 63.5 with copied statistics, 45.1
     re-estimated). Uses its own seeded noise, so the training noise stream is untouched.
+    `conditions(n, rng)` gives G's condition when sample() cannot draw it (text embeddings).
     """
     norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not norms:
@@ -271,8 +280,14 @@ def recalibrate_batch_norm(generator: nn.Module, seed: int, batches: int = 16,
         m.reset_running_stats()
         m.momentum = None  # cumulative average over the batches below
     generator.train()
-    try:  # sample() runs G in batches of batch_size: one statistics update per batch
-        sample(generator, batches * batch_size, seed=seed, batch_size=batch_size)
+    try:  # G runs in batches of batch_size: one statistics update per batch
+        cond = None if conditions is None else conditions(
+            batches * batch_size, torch.Generator().manual_seed(seed + 1))
+        if cond is None:
+            sample(generator, batches * batch_size, seed=seed, batch_size=batch_size)
+        else:
+            z = latent(generator, len(cond), torch.Generator().manual_seed(seed))
+            generate(generator, z, cond, batch_size=batch_size)
     finally:
         for m, momentum in zip(norms, momenta, strict=True):
             m.momentum = momentum
@@ -283,7 +298,8 @@ def settle_ema(parts: Parts) -> None:
     """Before the EMA copy is read (saved or sampled), give it batch-norm statistics of its
     own weights; fixed noise, so a resumed run settles it identically."""
     if parts.ema is not None:
-        recalibrate_batch_norm(parts.ema, parts.config.seed + 104_729)
+        recalibrate_batch_norm(parts.ema, parts.config.seed + 104_729,
+                               conditions=parts.game.conditions)
 
 
 def _fixed_inputs(config: TrainConfig, g: nn.Module, num_classes: int, n: int
@@ -306,6 +322,9 @@ def snapshot(parts: Parts, run_dir: Path, step: int, data: GanData, watch: Failu
     if isinstance(parts.game, PairedGame):
         return _paired_snapshot(parts.game, generator, run_dir / "samples" / f"step-{step:08d}.png",
                                 data, parts.config.seed)
+    if isinstance(parts.game, TextGame):
+        return _text_snapshot(parts.game, generator, run_dir / "samples" / f"step-{step:08d}.png",
+                              parts.config.seed)
     points = data.is_points
     z, labels = _fixed_inputs(parts.config, generator, parts.num_classes, 2500 if points else 64)
     was_training = generator.training
@@ -342,6 +361,17 @@ def _paired_snapshot(game: PairedGame, generator: nn.Module, path: Path, data: G
     generator.train(was_training)
     return save_grid(torch.cat([degraded.view.float().cpu().clamp(-1, 1), restored, clean]),
                      path, nrow=8)
+
+
+def _text_snapshot(game: TextGame, generator: nn.Module, path: Path, seed: int) -> Path:
+    """Rows: 8 fixed training captions; columns: 8 fixed noise vectors."""
+    captions = game.conditions(8, torch.Generator().manual_seed(seed + 7919))
+    z = latent(generator, 64, torch.Generator().manual_seed(seed + 7920))
+    was_training = generator.training
+    generator.eval()
+    fake = generate(generator, z, captions.cpu().repeat_interleave(8, dim=0))
+    generator.train(was_training)
+    return save_grid(fake, path, nrow=8)
 
 
 def save(parts: Parts, state: LoopState, run_dir: Path, dist: Dist) -> Path | None:
@@ -405,7 +435,8 @@ def _merge_resumed(config: TrainConfig, stored: dict[str, Any], source: Path) ->
     return replace(saved, **keep)
 
 
-def _build(config: TrainConfig, data: GanData, dist: Dist, device: torch.device) -> Parts:
+def _build(config: TrainConfig, data: GanData, dist: Dist, device: torch.device,
+           game: NoiseGame | PairedGame | TextGame | None = None) -> Parts:
     """Networks, optimizers and noise RNG for a resolved config."""
     torch.manual_seed(config.seed)  # network initialisation: identical on every rank
     num_classes = data.num_classes if config.conditional else 0
@@ -429,27 +460,28 @@ def _build(config: TrainConfig, data: GanData, dist: Dist, device: torch.device)
         opt_d=_optimizer(config, d.parameters(), config.lr_d or 0.0),
         loss=LOSSES[config.loss],
         noise=noise, device=device, ema=ema, dist=dist,
-        augment=DiffAugment(config.augment, noise), game=_game(config),
+        augment=DiffAugment(config.augment, noise), game=game or NoiseGame(),
     )
 
 
-def _game(config: TrainConfig) -> NoiseGame | PairedGame:
-    """The game a config plays: an image task's pairs, else noise to image."""
+def _setup_game(config: TrainConfig, resumed: bool, dist: Dist
+                ) -> tuple[TrainConfig, GanData, NoiseGame | PairedGame | TextGame]:
+    """The training set and the game a config plays: captioned images and their sentence
+    embeddings, an image task's clean crops and pairs, or a GAN data set and noise."""
+    if is_text_data(config.data):
+        from genlab.gan.text.training import text_setup
+
+        return text_setup(config, resumed, write=dist.main)
     if not config.task:
-        return NoiseGame()
+        data = load_dataset(config.data, config.img_size or None, config.img_channels or 3)
+        return config, data, NoiseGame()
     from genlab.gan.tasks.degrade import get_task
-
-    return PairedGame(get_task(config.task, config.scale), config.l1_weight, config.adversarial)
-
-
-def _load_data(config: TrainConfig) -> GanData:
-    """The training set: an image task's clean crops, or a GAN data set."""
-    if not config.task:
-        return load_dataset(config.data, config.img_size or None, config.img_channels or 3)
     from genlab.gan.tasks.photos import task_data
 
     size = config.img_size or (32 if config.data in ("mnist", "digits") else 64)
-    return task_data(config.data, "train", size, config.img_channels or 3, seed=config.seed)
+    data = task_data(config.data, "train", size, config.img_channels or 3, seed=config.seed)
+    game = PairedGame(get_task(config.task, config.scale), config.l1_weight, config.adversarial)
+    return config, data, game
 
 
 def _prepare(config: TrainConfig, dist: Dist) -> tuple[TrainConfig, dict[str, Any] | None]:
@@ -506,15 +538,18 @@ def _run(config: TrainConfig, dist: Dist, device: torch.device) -> Path:
     """The body of train(): set up, loop over the named steps, checkpoint at the end."""
     run_dir = Path(config.out)
     config, resumed = _prepare(config, dist)
-    data = _load_data(config)
+    config, data, game = _setup_game(config, resumed is not None, dist)
     config = resolve_config(config, data, device)
     torch.set_num_threads(_threads(config, data.is_points))
-    parts = _build(config, data, dist, device)
+    if isinstance(game, TextGame):
+        game = game.to(device)
+    parts = _build(config, data, dist, device, game)
     state = LoopState()
     if resumed is not None:
         _restore(parts, state, resumed["tensors"], resumed["meta"], resumed["source"], dist)
     batches = Batches(data, config.batch_size or 64, dist, config.seed, device,
-                      bool(config.channels_last), state, use_labels=parts.num_classes > 0)
+                      bool(config.channels_last), state,
+                      use_labels=parts.num_classes > 0 or isinstance(game, TextGame))
     if dist.main:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(

@@ -4,6 +4,7 @@ from genlab.gan.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from genlab.gan.nets.mlp import MLPDiscriminator, MLPGenerator
 from genlab.gan.nets.patchgan import PatchGANDiscriminator, receptive_field
 from genlab.gan.nets.registry import ARCHITECTURES, Architecture, build_pair
+from genlab.gan.nets.text import TextDiscriminator, TextGenerator
 from genlab.gan.nets.unet import UNetGenerator
 
 __all__ = [
@@ -14,6 +15,8 @@ __all__ = [
     "MLPDiscriminator",
     "MLPGenerator",
     "PatchGANDiscriminator",
+    "TextDiscriminator",
+    "TextGenerator",
     "UNetGenerator",
     "build_pair",
     "receptive_field",

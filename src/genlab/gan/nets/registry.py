@@ -10,6 +10,7 @@ from torch import nn
 from genlab.gan.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from genlab.gan.nets.mlp import MLPDiscriminator, MLPGenerator
 from genlab.gan.nets.patchgan import PatchGANDiscriminator
+from genlab.gan.nets.text import TextDiscriminator, TextGenerator
 from genlab.gan.nets.unet import UNetGenerator
 
 __all__ = ["ARCHITECTURES", "Architecture", "build_pair"]
@@ -28,6 +29,7 @@ class Architecture:
     z_std: float = 1.0
     task: str = ""  # image-to-image task (unet): sets G's input / output channels
     depth: int = 0  # U-Net halvings
+    text_dim: int = 0  # text-to-image: the sentence embedding's size
 
 
 def _dcgan(a: Architecture) -> tuple[nn.Module, nn.Module]:
@@ -59,11 +61,20 @@ def _unet(a: Architecture) -> tuple[nn.Module, nn.Module]:
     return g, PatchGANDiscriminator(a.img_channels, a.width, n_layers, cond_channels=g_in)
 
 
+def _text_dcgan(a: Architecture) -> tuple[nn.Module, nn.Module]:
+    """Text-to-image: G(z, sentence) and a matching-aware D(x, sentence)."""
+    if a.text_dim < 1:
+        raise ValueError("the text-dcgan model needs a sentence embedding size (text_dim)")
+    g = TextGenerator(a.z_dim, a.img_size, a.img_channels, a.width, a.text_dim, a.z_std)
+    return g, TextDiscriminator(a.img_size, a.img_channels, a.width, a.text_dim)
+
+
 ARCHITECTURES: dict[str, Callable[[Architecture], tuple[nn.Module, nn.Module]]] = {
     "dcgan": _dcgan,
     "dcgan-patch": _dcgan_patch,
     "mlp": _mlp,
     "unet": _unet,
+    "text-dcgan": _text_dcgan,
 }
 
 
