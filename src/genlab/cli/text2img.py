@@ -46,6 +46,9 @@ def train(
     match_weight: float | None = typer.Option(
         None, help="Weight of G's caption-matching loss under the frozen built-in encoder "
                    "(AttnGAN's DAMSM term; default 1 with builtin, 0 with minilm)."),
+    diversity_weight: float = typer.Option(
+        0.0, help="Weight of MSGAN's mode-seeking term (different z, same caption, different "
+                  "images); 0.02 varies the samples as much as the data but costs accuracy."),
     batch_size: int | None = typer.Option(None, help="Minibatch (default 64)."),
     lr: float | None = typer.Option(None, help="Learning rate of G and D (default 2e-4)."),
     width: int = typer.Option(0, help="Network width (default 32)."),
@@ -70,6 +73,7 @@ def train(
         config = TrainConfig(
             data=data, out=str(out), text_encoder=encoder, minutes=minutes, steps=steps,
             mismatch=mismatch, interpolation=interpolation, match_weight=match_weight,
+            diversity_weight=diversity_weight,
             batch_size=batch_size, lr_g=lr,
             lr_d=lr, width=width, ema=ema, seed=seed, threads=threads, resume=resume,
             sample_every=sample_every, progress=progress)

@@ -122,13 +122,16 @@ class TextGame:
     still fool D. With a `guide` (the frozen image tower of the dual encoder the captions
     were embedded with), G's loss adds `match_weight` · (1 − cos(guide(G(z, t)), t)) on the
     captions that have real images: AttnGAN's DAMSM term, a direct push towards images the
-    encoder matches to their caption.
+    encoder matches to their caption. With `diversity_weight` the captions come in pairs and
+    MSGAN's mode-seeking term λ / (mean|G(z1, t) − G(z2, t)| / mean|z1 − z2|) keeps G from
+    drawing one image per caption.
     """
 
     adversarial = True
 
     def __init__(self, bank: CaptionBank, mismatch: bool = True, interpolation: float = 0.25,
-                 guide: torch.nn.Module | None = None, match_weight: float = 0.0) -> None:
+                 guide: torch.nn.Module | None = None, match_weight: float = 0.0,
+                 diversity_weight: float = 0.0) -> None:
         if not 0.0 <= interpolation <= 1.0:
             raise ValueError(f"interpolation must be a share of the batch in [0, 1], got "
                              f"{interpolation}")
@@ -136,7 +139,7 @@ class TextGame:
             raise ValueError("a caption-matching loss needs the encoder's image tower")
         self.bank, self.mismatch, self.interpolation = bank, mismatch, interpolation
         self.guide = None if guide is None else guide.eval().requires_grad_(False)
-        self.match_weight = match_weight
+        self.match_weight, self.diversity_weight = match_weight, diversity_weight
         self._wrong: torch.Tensor | None = None
 
     def to(self, device: torch.device) -> TextGame:
@@ -165,6 +168,9 @@ class TextGame:
                 ) -> tuple[torch.Tensor, Condition, torch.Tensor | None]:
         m = parts.config.batch_size or 0
         text = self.conditions(m, parts.noise)
+        half = m // 2
+        if self.diversity_weight > 0:  # pairs: the second half repeats the first's captions
+            text = torch.cat([text[:half], text[:half], text[2 * half:]])
         k = round(m * self.interpolation)
         if k:
             other = self.conditions(k, parts.noise)
@@ -172,12 +178,17 @@ class TextGame:
         z = latent(parts.g, len(text), parts.noise).to(parts.device)
         with parts.autocast():
             fake = parts.g_train(z, text)
-        if self.guide is None or self.match_weight <= 0:
-            return fake, text, None
-        with parts.autocast():
-            seen = torch.nn.functional.normalize(self.guide(fake[:m]).float(), dim=1)
-        mismatch = 1.0 - (seen * text[:m]).sum(1).mean()
-        return fake, text, self.match_weight * mismatch
+        extra = None
+        if self.guide is not None and self.match_weight > 0:
+            with parts.autocast():
+                seen = torch.nn.functional.normalize(self.guide(fake[:m]).float(), dim=1)
+            extra = self.match_weight * (1.0 - (seen * text[:m]).sum(1).mean())
+        if self.diversity_weight > 0:  # MSGAN: images of one caption must move with z
+            moved = (fake[:half] - fake[half:2 * half]).float().abs().mean((1, 2, 3))
+            apart = (z[:half] - z[half:2 * half]).abs().mean(1)
+            seeking = self.diversity_weight / ((moved / apart).mean() + 1e-5)
+            extra = seeking if extra is None else extra + seeking
+        return fake, text, extra
 
     def conditions(self, n: int, rng: torch.Generator) -> torch.Tensor:
         """Sentence embeddings of one random caption of each of n random training images."""

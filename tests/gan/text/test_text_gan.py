@@ -147,7 +147,12 @@ def test_text_game_resumes_bit_identically(tmp_path: Path, fast_encoder: None) -
     ablation = train(TrainConfig(out=str(tmp_path / "c"), steps=4, mismatch=False, **TINY_TEXT))
     tc, _ = read_checkpoint(ablation)
     assert not torch.equal(ta["d.joint.3.weight"], tc["d.joint.3.weight"])
-
+    # the mode-seeking term pairs captions and adds to G's loss: G's weights move otherwise
+    seeking = train(TrainConfig(out=str(tmp_path / "d"), steps=4, diversity_weight=0.5,
+                                **TINY_TEXT))
+    td, _ = read_checkpoint(seeking)
+    assert not torch.equal(ta["g.to_image.weight"], td["g.to_image.weight"])
+    assert torch.isfinite(td["g.to_image.weight"]).all()
 
 def test_trained_model_samples_and_interpolates_captions(tmp_path: Path,
                                                          fast_encoder: None) -> None:

@@ -84,6 +84,7 @@ def text_setup(config: TrainConfig, resumed: bool, write: bool
                          f"its encoder gives {bank.dim}")
     guide = getattr(encoder, "image", None) if weight > 0 else None
     game = TextGame(bank, mismatch=config.mismatch, interpolation=config.interpolation,
-                    guide=guide, match_weight=weight)
+                    guide=guide, match_weight=weight,
+                    diversity_weight=config.diversity_weight)
     return replace(config, text_dim=bank.dim, match_weight=weight), data, game
 
