@@ -22,12 +22,25 @@ if TYPE_CHECKING:  # the loop's containers; imported for types only (no cycle at
     from genlab.gan.text.bank import CaptionBank
     from genlab.gan.train import Batches, Parts
 
-__all__ = ["NoiseGame", "PairedGame", "TextGame"]
+__all__ = ["Game", "NoiseGame", "PairedGame", "TextGame"]
 
 Condition = Any  # class labels (B,), a condition image (B, C, H, W), or None
 
 
-class NoiseGame:
+class Game:
+    """The hooks every game answers; by default no matching-aware term and no condition that
+    sampling cannot draw itself."""
+
+    def wrong_condition(self) -> Condition:
+        """Conditions D must call fake on real images (None: D only compares real with fake)."""
+        return None
+
+    def conditions(self, n: int, rng: torch.Generator) -> Condition:
+        """G's condition for n samples drawn outside training (None: sample() draws labels)."""
+        return None
+
+
+class NoiseGame(Game):
     """Noise to image: fresh z (and uniformly drawn labels when conditional) every step."""
 
     adversarial = True
@@ -49,16 +62,8 @@ class NoiseGame:
             fake = parts.g_train(z, fake_labels)
         return fake, fake_labels, None
 
-    def wrong_condition(self) -> Condition:
-        """No matching-aware term: D only compares real with generated."""
-        return None
 
-    def conditions(self, n: int, rng: torch.Generator) -> Condition:
-        """G's condition for n samples drawn outside training (None: sample() draws labels)."""
-        return None
-
-
-class PairedGame:
+class PairedGame(Game):
     """Image to image (pix2pix): clean batches degraded on the fly with the run's noise RNG
     (so a resumed run draws the same masks), G's output assembled into the restored image.
 
@@ -98,12 +103,6 @@ class PairedGame:
         l1 = (fake.float() - clean.float()).abs().mean()
         return fake, degraded.cond, self.l1_weight * l1
 
-    def wrong_condition(self) -> Condition:
-        return None
-
-    def conditions(self, n: int, rng: torch.Generator) -> Condition:
-        return None
-
     @torch.no_grad()
     def restore(self, generator: torch.nn.Module, degraded: Degraded) -> torch.Tensor:
         """The restored images (float32, clamped to [-1, 1]) for a degraded batch."""
@@ -111,7 +110,7 @@ class PairedGame:
         return out.float().clamp(-1, 1)
 
 
-class TextGame:
+class TextGame(Game):
     """Text to image (GAN-INT-CLS, Reed et al. 2016) on a bank of frozen sentence embeddings.
 
     D's step: real images with one of their captions (drawn with the run's noise RNG, so a

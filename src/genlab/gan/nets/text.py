@@ -124,5 +124,5 @@ class TextDiscriminator(nn.Module):
         check_images(x, self.img_channels, self.img_size)
         h = self.features(x)
         cond = self.compress(check_text(text, self.text_dim, x.shape[0]).to(h.dtype))
-        tiled = cond.to(h.dtype)[:, :, None, None].expand(-1, -1, *h.shape[2:])
+        tiled = cond[:, :, None, None].expand(-1, -1, *h.shape[2:])
         return self.joint(torch.cat([h, tiled], dim=1)).flatten()

@@ -3,7 +3,7 @@ and each training image keeps the rows of its captions (canonical and paraphrase
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Protocol
 
 import numpy as np
@@ -26,12 +26,17 @@ class SentenceEncoder(Protocol):
 @dataclass(frozen=True)
 class CaptionBank:
     """Embeddings (K, E) of K distinct captions; per image its caption rows (N, P), padded by
-    repetition, and its combination id (N,) — equal ids mean the captions say the same."""
+    repetition, and its combination id (N,) — equal ids mean the captions say the same; and,
+    for drawing wrong captions every D step, the images sorted by combination (`by_combo`)
+    with each combination's block start and size."""
 
     embeddings: torch.Tensor
     options: torch.Tensor
     counts: torch.Tensor
     combos: torch.Tensor
+    by_combo: torch.Tensor
+    block_start: torch.Tensor
+    block_size: torch.Tensor
 
     @property
     def images(self) -> int:
@@ -42,8 +47,7 @@ class CaptionBank:
         return int(self.embeddings.shape[1])
 
     def to(self, device: torch.device) -> CaptionBank:
-        return replace(self, embeddings=self.embeddings.to(device), options=self.options.to(device),
-                       counts=self.counts.to(device), combos=self.combos.to(device))
+        return replace(self, **{f.name: getattr(self, f.name).to(device) for f in fields(self)})
 
     def draw(self, rows: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
         """One caption of each image in `rows`, chosen uniformly among its captions (B, E)."""
@@ -56,16 +60,14 @@ class CaptionBank:
         """For each image in `rows`, a caption of an image drawn uniformly among those whose
         attributes differ (images sorted by combination: skip the own combination's block)."""
         rows = rows.to(self.options.device)
-        order = torch.argsort(self.combos, stable=True)
-        sizes = torch.bincount(self.combos)
-        starts = torch.cumsum(sizes, 0) - sizes
+        sizes, starts = self.block_size, self.block_start
         own = self.combos[rows]
         others = self.images - sizes[own]
         if bool((others == 0).any()):
             raise ValueError("every image says the same: no wrong caption to draw")
         u = (torch.rand(len(rows), generator=rng).to(rows.device) * others).long()
         index = torch.where(u < starts[own], u, u + sizes[own])
-        return self.draw(order[index], rng)
+        return self.draw(self.by_combo[index], rng)
 
 def caption_bank(data: CaptionedData, encoder: SentenceEncoder, batch_size: int = 512
                  ) -> CaptionBank:
@@ -78,6 +80,8 @@ def caption_bank(data: CaptionedData, encoder: SentenceEncoder, batch_size: int 
     options = torch.tensor([[where[caps[j % len(caps)]] for j in range(width)]
                             for caps in data.captions], dtype=torch.int64)
     counts = torch.tensor([len(caps) for caps in data.captions], dtype=torch.int64)
-    _, combos = np.unique(np.asarray(data.values), axis=0, return_inverse=True)
-    return CaptionBank(embeddings, options, counts,
-                       torch.from_numpy(combos.reshape(-1).astype(np.int64)))
+    _, inverse = np.unique(np.asarray(data.values), axis=0, return_inverse=True)
+    combos = torch.from_numpy(inverse.reshape(-1).astype(np.int64))
+    sizes = torch.bincount(combos)
+    return CaptionBank(embeddings, options, counts, combos, torch.argsort(combos, stable=True),
+                       torch.cumsum(sizes, 0) - sizes, sizes)

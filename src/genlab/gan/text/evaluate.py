@@ -60,10 +60,12 @@ class TextEvalReport:
 
 
 def combinations(data: CaptionedData) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
-    """(values (K, A), canonical captions, held-out flags, one image row of each) per distinct
-    attribute combination, in a fixed order."""
-    values, first = np.unique(data.values, axis=0, return_index=True)
-    return values, [data.canonical(int(i)) for i in first], data.held_out[first], first
+    """Per distinct attribute combination, in a fixed order: (values (K, A), canonical
+    captions, held-out flags), and each image's combination (N,)."""
+    values, first, combo_of = np.unique(data.values, axis=0, return_index=True,
+                                        return_inverse=True)
+    return (values, [data.canonical(int(i)) for i in first], data.held_out[first],
+            combo_of.reshape(-1))
 
 
 def r_precision(judge: DualEncoder, images: torch.Tensor, truth: np.ndarray,
@@ -114,9 +116,7 @@ def evaluate_text(run: Path, per_caption: int = 5, seed: int = 0, picture: Path 
     model = load_text_model(run)
     name = str(model.config["data"])
     data = captioned_data(name, "all")
-    values, captions, held, _ = combinations(data)
-    _, combo_of = np.unique(data.values, axis=0, return_inverse=True)
-    combo_of = combo_of.reshape(-1)
+    values, captions, held, combo_of = combinations(data)
     images = model.sample(captions, per_caption, seed=seed)  # caption-major
     combo = np.repeat(np.arange(len(captions)), per_caption)
     real_rows = _real_per_combo(data, combo_of, max(per_caption, 2), seed)
@@ -193,11 +193,7 @@ def _add_fid(report: TextEvalReport, model: TextModel, data: CaptionedData, seed
 
     judge = load_or_train_classifier(ClassifierConfig(), cache_dir, progress=False)
     rows = np.random.default_rng(seed).permutation(len(data.x))[:n]
-    text = model.embed([data.canonical(int(i)) for i in rows])
-    from genlab.gan.sample import generate, latent
-
-    z = latent(model.generator, len(rows), torch.Generator().manual_seed(seed + 1))
-    fake = generate(model.generator, z, text).clamp(-1, 1)
+    fake = model.sample([data.canonical(int(i)) for i in rows], n=1, seed=seed + 1)
     features, _ = classify(judge.model, fake)
     kid_mean, _ = kid(judge.real_features, features, subset_size=min(1000, n))
     for row in report.rows:
