@@ -1,0 +1,1 @@
+"""Provenance of generated images: keyed watermarks, fake detection, attribution, memorization."""
