@@ -1,4 +1,4 @@
-"""Entry point of the `genlab` command: pgm, gan, image, text2img, hmm, seq and tour."""
+"""Entry point of the `genlab` command: pgm, gan, image, text2img, provenance, hmm, seq, tour."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from genlab.cli.gan import app as gan_app
 from genlab.cli.hmm import app as hmm_app
 from genlab.cli.image import app as image_app
 from genlab.cli.pgm import app as pgm_app
+from genlab.cli.provenance import app as provenance_app
 from genlab.cli.seq import app as seq_app
 from genlab.cli.text2img import app as text2img_app
 
 app = typer.Typer(
     name="genlab",
     help="Generative models: graphical models with exact inference, HMMs and language models, "
-    "GANs and image tasks.",
+    "GANs, image tasks and text to image, and the provenance of generated images.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
@@ -29,6 +30,7 @@ app.add_typer(image_app, name="image")
 app.add_typer(hmm_app, name="hmm")
 app.add_typer(seq_app, name="seq")
 app.add_typer(text2img_app, name="text2img")
+app.add_typer(provenance_app, name="provenance")
 
 
 def _print_version(value: bool) -> None:

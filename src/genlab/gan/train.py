@@ -474,6 +474,10 @@ def _setup_game(config: TrainConfig, resumed: bool, dist: Dist
         return text_setup(config, resumed, write=dist.main)
     if not config.task:
         data = load_dataset(config.data, config.img_size or None, config.img_channels or 3)
+        if config.watermark_key:
+            from genlab.provenance.marked import WatermarkGame
+
+            return config, data, WatermarkGame.from_config(config, data)
         return config, data, NoiseGame()
     from genlab.gan.tasks.degrade import get_task
     from genlab.gan.tasks.photos import task_data
