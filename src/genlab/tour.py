@@ -95,6 +95,8 @@ TOUR_SECTIONS: list[tuple[str, str | Callable[[TourContext], str]]] = [
      "genlab.gan.tasks.tour:tour_section"),
     ("Text to image: captions in, pictures out, attributes read back",
      "genlab.gan.text.tour:tour_section"),
+    ("Provenance: watermarks, fake detection, nearest training images",
+     "genlab.provenance.tour:tour_section"),
 ]
 
 

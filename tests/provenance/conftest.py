@@ -1,17 +1,3 @@
-"""GAN tests run torch on one intra-op thread: under `pytest -n 2` on two cores, two threads
-per worker thrash (several times slower)."""
+"""Provenance tests that use torch run it on one intra-op thread, as the GAN tests do."""
 
-from __future__ import annotations
-
-from collections.abc import Iterator
-
-import pytest
-import torch
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tests.gan.conftest import _one_torch_thread  # noqa: F401  (an autouse fixture)

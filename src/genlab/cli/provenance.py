@@ -13,6 +13,8 @@ from typing import Any
 import typer
 
 from genlab.cli.gan import _fail, console
+from genlab.cli.provenance_memo import register as register_memorization
+from genlab.cli.provenance_models import attribute_app, detector_app
 
 app = typer.Typer(
     help="Provenance of generated images: a keyed invisible watermark (embed / detect, with a "
@@ -20,6 +22,10 @@ app = typer.Typer(
          "attribution (attribute), nearest training images and memorization.",
     no_args_is_help=True,
 )
+
+app.add_typer(detector_app, name="detector")
+app.add_typer(attribute_app, name="attribute")
+register_memorization(app)
 
 KEY_HELP = "The secret key (any text); the same key embeds and detects."
 
@@ -84,7 +90,8 @@ def detect(
         "lattice", help="lattice (marks written by `embed`) or sign (samples of a generator "
                         "watermarked by `mark`; needs --message)."),
     message: str | None = typer.Option(
-        None, "--message", "-m", help="The message a marked generator was taught (--readout sign)."),
+        None, "--message", "-m",
+        help="The message a marked generator was taught (--readout sign)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON: one object for one image, "
                                                         "else a list with an `image` field."),
 ) -> None:
@@ -118,30 +125,32 @@ def detect(
 
 @app.command()
 def bench(
-    per_size: int = typer.Option(4, help="Images per size (photo crops; MNIST digits)."),
-    sizes: str = typer.Option("64,256", help="Photo crop sizes, comma-separated."),
+    per_size: int = typer.Option(2, help="Images per set (photo crops of each size; MNIST)."),
+    sizes: str = typer.Option("64,128,256,512", help="Photo crop sizes, comma-separated."),
     key: str = typer.Option("genlab-bench", "--key", "-k", help=KEY_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
+    seed: int = typer.Option(0, help="Seed of the crops."),
+    as_json: bool = typer.Option(False, "--json", help="Print {set: rows} as JSON."),
 ) -> None:
     """The attack table: bit accuracy, detection at FPR 1e-6 and PSNR under JPEG, resizing,
-    crops, noise, blur, brightness/contrast and rotation (peers: benchmarks/watermark_vs_peers.py).
+    crops, noise, blur, brightness/contrast and rotation, on photo crops and MNIST digits.
+
+    The first row of each set is unmarked images (its detection rates are false positives).
+    Peers side by side: benchmarks/watermark_vs_peers.py.
     """
-    from genlab.provenance.bench import attack_table, bench_images, format_table
+    from genlab.provenance.bench import bench_tables, format_table
 
     try:
         size_list = tuple(int(s) for s in sizes.split(",") if s.strip())
+        tables = bench_tables(key=key, message="gl14", sizes=size_list, per_size=per_size,
+                              seed=seed)
     except ValueError as err:
-        raise _fail(f"--sizes must be integers separated by commas, got {sizes!r}") from err
-    groups = bench_images(sizes=size_list, per_size=per_size)
-    tables: dict[str, Any] = {}
-    for group, images in groups.items():
-        rows = attack_table(images, key=key, message="gl14")
-        tables[group] = rows
-        if not as_json:
-            console.rule(f"{group}: {len(images)} images")
-            console.print(format_table(rows), soft_wrap=True)
+        raise _fail(f"--sizes/--per-size: {err}") from err
     if as_json:
         typer.echo(json.dumps(tables))
+        return
+    for group, rows in tables.items():
+        console.rule(f"{group}{' px' if group.isdigit() else ''}")
+        console.print(format_table(rows), soft_wrap=True)
 
 
 @app.command()
@@ -151,8 +160,8 @@ def mark(
     message: str = typer.Option(..., "--message", "-m", help="32-bit payload (4 bytes of text "
                                                              "or 8 hex digits)."),
     out: Path = typer.Option(..., "--out", "-o", help="The watermarked run's folder."),
-    steps: int = typer.Option(1000, help="Fine-tuning steps."),
-    weight: float = typer.Option(5.0, help="Weight of the watermark's hinge loss."),
+    steps: int = typer.Option(800, help="Fine-tuning steps."),
+    weight: float = typer.Option(1.0, help="Weight of the watermark's hinge loss."),
     anchor: float = typer.Option(10.0, help="Weight of the MSE to the source generator."),
     samples: int = typer.Option(256, help="Samples to measure the mark on afterwards."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_MARGIN", "ChipReader", "WatermarkGame", "measure_marked", "watermark_generator"]
 
-DEFAULT_MARGIN = 1.0  # how far (ring units) each read statistic is pushed past zero
+DEFAULT_MARGIN = 2.0  # how far (ring units) each read statistic is pushed past zero
 DEFAULT_ANCHOR = 10.0  # weight of the MSE to the source generator
 _LUMA = (0.299, 0.587, 0.114)
 

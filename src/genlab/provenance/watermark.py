@@ -39,9 +39,11 @@ from typing import Any
 import numpy as np
 from scipy.stats import binom
 
+from genlab.provenance.attacks import psnr
 from genlab.provenance.codes import bits_to_bytes, bytes_to_bits, rm_decode, rm_encode
 
 __all__ = [
+    "ANGLES",
     "FPR",
     "HEADER_BITS",
     "MIN_SIZE",
@@ -70,6 +72,7 @@ _CHUNK_M = 7  # RM(1, 7): 8 payload bits per 128-chip codeword
 _CHUNKS = PAYLOAD_BITS // (_CHUNK_M + 1)
 STEPS = 0.05 * 1.25 ** np.arange(16)  # the QIM step ladder, in units of the ring's energy
 _ITERATIONS = 8
+ANGLES = tuple(a for a in np.arange(-3.0, 3.01, 0.5) if a != 0)  # rotations the detector undoes
 _MIN_ALIGNING_CHIPS = 64  # fewer payload chips a byte (small tiles): align by the header
 _GAIN_FLOOR = 2.0  # per-coefficient energy floor (grey levels) for flat images
 _LUMA = np.array([0.299, 0.587, 0.114])
@@ -217,9 +220,9 @@ def _keyed(key: str, tile: int) -> _Keyed:
     band = _band(tile)
     rng = _seed(key, tile)
     order = rng.permutation(band.dims)
-    # two chips a header bit (soft-combined) on 64-px tiles, one on 32-px tiles (too few
+    # three chips a header bit (soft-combined) on 64-px tiles, one on 32-px tiles (too few
     # coordinates); the payload code gets the rest, up to 128 chips a byte
-    repeat = 2 if tile == 64 else 1
+    repeat = 3 if tile == 64 else 1
     used = HEADER_BITS * repeat
     per_chunk = min(1 << _CHUNK_M, (band.dims - used) // _CHUNKS)
     payload = order[used:used + _CHUNKS * per_chunk].reshape(_CHUNKS, per_chunk)
@@ -320,15 +323,6 @@ def _luma(x: np.ndarray) -> np.ndarray:
     return x[..., 0] if x.shape[-1] == 1 else x @ _LUMA
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB between two uint8 images of the same shape (inf when identical)."""
-    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if x.shape != y.shape:
-        raise ValueError(f"images differ in shape: {x.shape} vs {y.shape}")
-    mse = float(np.mean((x - y) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
-
-
 # ------------------------------------------------------------------------------------------
 # embedding
 
@@ -406,12 +400,14 @@ def embed(pixels: np.ndarray, key: str, message: str | bytes | int, psnr_db: flo
         return _embed_step(x, band, gain, plan.coords, plan.bits, plan.dither,
                            float(STEPS[index]))
 
+    grey = np.asarray(pixels).ndim == 2
     low, high = 0, len(STEPS) - 1
     best = attempt(low)  # the weakest step, used even if the target cannot be met
     while low < high:  # the largest step meeting the PSNR target (PSNR falls with the step)
         mid = (low + high + 1) // 2
         marked = attempt(mid)
-        if psnr(marked, x) >= psnr_db:
+        if psnr(marked.astype(np.uint8).squeeze(-1) if grey else marked.astype(np.uint8),
+                np.asarray(pixels)) >= psnr_db:
             best, low = marked, mid
         else:
             high = mid - 1
@@ -467,6 +463,13 @@ def _best_alignment(y: np.ndarray, keyed: _Keyed, shortlist: int = 8) -> tuple[i
         if score > best[2]:
             best = (row, index, score)
     return best
+
+
+def _turn(luma: np.ndarray, degrees: float) -> np.ndarray:
+    """The luma rotated by `degrees` about its centre (same size, mirrored corners)."""
+    from scipy.ndimage import rotate
+
+    return rotate(luma, degrees, reshape=False, order=1, mode="mirror")
 
 
 def _header_matches(y: np.ndarray, keyed: _Keyed, step: float) -> int:
@@ -536,8 +539,10 @@ def detect(pixels: np.ndarray, key: str, fpr: float = FPR, readout: str = "latti
            message: str | bytes | int | None = None) -> Detection:
     """Look for `key`'s watermark; decide at false-positive rate `fpr` (default 1e-6).
 
-    readout "lattice" reads `embed`'s marks: the unshifted tile first, every cyclic shift
-    when that does not decode (crops); its p-value comes from the key's 64 header bits.
+    readout "lattice" reads `embed`'s marks: the unshifted tile first, then small rotations
+    undone (±3°), then every cyclic shift of the tile (crops), each only when the one before
+    does not decode; the choice uses payload chips only, and the p-value comes from the key's
+    64 header bits.
     "sign" reads a watermarked generator's samples (`genlab.provenance.marked`) and needs
     the `message` it was taught: the p-value counts the read bits that agree with it.
     A "not detected" is a normal answer, not an error.
@@ -576,11 +581,20 @@ def detect(pixels: np.ndarray, key: str, fpr: float = FPR, readout: str = "latti
         p_value = min(1.0, len(STEPS) * float(binom.sf(matches - 1, HEADER_BITS, 0.5)))
     else:
         row, step_index, score = _best_alignment(y, keyed)
-        if score < _accept_score(chips):
+        if ANGLES and score < _accept_score(chips):  # a small rotation, undone about the centre
+            turned = np.stack([_real(_coefficients(_fold(_turn(luma, angle), band.tile), band))
+                               for angle in ANGLES]) / gain
+            best = _best_alignment(turned, keyed)
+            if best[2] > score:
+                (row, step_index, score), y = best, turned
+                shifts = np.zeros((len(ANGLES), 2), dtype=np.int64)
+        if score < _accept_score(chips):  # a crop: every cyclic shift of the tile
             grid = np.arange(band.tile)
-            shifts = np.stack(np.meshgrid(grid, grid, indexing="ij"), axis=-1).reshape(-1, 2)
-            y = _real(coefficients[None] * _shift_phases(band, shifts)).astype(np.float32) / gain
-            row, step_index, score = _best_alignment(y, keyed)
+            every = np.stack(np.meshgrid(grid, grid, indexing="ij"), axis=-1).reshape(-1, 2)
+            shifted = _real(coefficients[None] * _shift_phases(band, every)).astype(np.float32)
+            best = _best_alignment(shifted / gain, keyed)
+            if best[2] > score:
+                (row, step_index, score), y, shifts = best, shifted / gain, every
         matches = _header_matches(y[row], keyed, float(STEPS[step_index]))
         p_value = float(binom.sf(matches - 1, HEADER_BITS, 0.5))
     step = float(STEPS[step_index])
