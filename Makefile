@@ -44,6 +44,7 @@ bench: setup
 	$(BIN)/python benchmarks/gaussian_vs_pgmpy.py
 	$(BIN)/python benchmarks/hmm_vs_hmmlearn.py
 	$(BIN)/python benchmarks/seq_bits_per_char.py
+	$(BIN)/python benchmarks/watermark_vs_peers.py --per-size 6
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

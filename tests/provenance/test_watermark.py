@@ -157,3 +157,27 @@ def test_flat_image_is_marked_and_found() -> None:
     marked = embed(flat, "k", "flat")
     assert psnr(flat, marked) >= 38.5
     assert detect(marked, "k").message == "flat"
+
+
+def test_watermarked_digits_still_read_as_their_digit() -> None:
+    """The LeNet judge (a weak one-epoch LeNet here, trained in seconds) reads a marked digit
+    as it reads the original."""
+    import torch
+
+    from genlab.gan.classifier import ClassifierConfig, classify, load_or_train_classifier
+    from genlab.gan.data import _mnist_raw
+    from genlab.provenance.images import to_unit
+
+    judge = load_or_train_classifier(ClassifierConfig(data="mnist", epochs=1), progress=False)
+    raw, labels = _mnist_raw()
+    pick = np.random.default_rng(6).choice(len(raw), 60, replace=False)
+    digits = raw[pick, 0].astype(np.uint8)
+    marked = np.stack([embed(d, "judge", "7") for d in digits])
+
+    def read(pixels: np.ndarray) -> np.ndarray:
+        padded = np.pad(pixels, ((0, 0), (2, 2), (2, 2)))  # 28 px -> LeNet's 32, as the data
+        return classify(judge.model, torch.from_numpy(to_unit(padded)))[1].argmax(1)
+
+    before, after = read(digits), read(marked)
+    assert (after == before).mean() >= 0.95
+    assert (after == labels[pick]).mean() >= (before == labels[pick]).mean() - 0.05
