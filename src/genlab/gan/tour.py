@@ -7,7 +7,7 @@ import torch
 
 from genlab.gan.sample import interpolate, sample, save_gif, save_grid
 from genlab.gan.train import TrainConfig, train
-from genlab.tour import TourContext
+from genlab.tour import TourContext, one_torch_thread
 
 __all__ = ["TOUR_MINUTES", "tour_section"]
 
@@ -15,17 +15,10 @@ TOUR_MINUTES = 2.0  # training budget of the full tour (2 cores)
 
 
 def tour_section(ctx: TourContext) -> str:
-    """Train (≈2 min, or 4 steps with ctx.fast), then write grid, strip, GIF and metrics.
-
-    Runs on one thread: on a busy 2-core machine two OpenMP threads made a DCGAN step ~4×
-    slower than one (28 vs 203 steps in 2 minutes), while one thread loses little when idle.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    """Train (≈2 min, or 4 steps with ctx.fast), then write grid, strip, GIF and metrics, on
+    one thread (`one_torch_thread`)."""
+    with one_torch_thread():
         return _section(ctx)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _section(ctx: TourContext) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from genlab.tour import TourContext, markdown_table
+from genlab.tour import TourContext, markdown_table, one_torch_thread
 
 __all__ = ["DETECTOR_SECONDS", "tour_section"]
 
@@ -17,12 +17,8 @@ KEY = "genlab-tour"
 
 def tour_section(ctx: TourContext) -> str:
     """Watermark, detect, attribute to the training set; ~40 s (seconds with ctx.fast)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         return _section(ctx)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _generator(ctx: TourContext) -> tuple[torch.nn.Module, str]:
