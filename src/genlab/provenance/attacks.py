@@ -145,27 +145,27 @@ def blur(img: np.ndarray, sigma: float = 1.0) -> np.ndarray:
     return _to_uint8(gaussian_filter(x.astype(np.float64), sigma=sigmas, mode="reflect"))
 
 
-def brightness(img: np.ndarray, factor: float) -> np.ndarray:
-    """PIL's ImageEnhance.Brightness: every value times `factor`, clipped (1.2 = 20% brighter)."""
+def _enhance(img: np.ndarray, factor: float, enhancer: str) -> np.ndarray:
+    """One of PIL's ImageEnhance operations ("Brightness", "Contrast") at `factor`."""
     from PIL import ImageEnhance
 
     x = _check(img)
     f = float(factor)
     if not math.isfinite(f) or f < 0:
         raise ValueError(f"factor must be a finite number >= 0, got {factor!r}")
-    return np.asarray(ImageEnhance.Brightness(_pil(x)).enhance(f), dtype=np.uint8).copy()
+    operation = getattr(ImageEnhance, enhancer)(_pil(x))
+    return np.asarray(operation.enhance(f), dtype=np.uint8).copy()
+
+
+def brightness(img: np.ndarray, factor: float) -> np.ndarray:
+    """PIL's ImageEnhance.Brightness: every value times `factor`, clipped (1.2 = 20% brighter)."""
+    return _enhance(img, factor, "Brightness")
 
 
 def contrast(img: np.ndarray, factor: float) -> np.ndarray:
     """PIL's ImageEnhance.Contrast: blend with the flat grey of the image's mean luma,
     mean + factor · (value − mean), clipped (1.2 = 20% more contrast)."""
-    from PIL import ImageEnhance
-
-    x = _check(img)
-    f = float(factor)
-    if not math.isfinite(f) or f < 0:
-        raise ValueError(f"factor must be a finite number >= 0, got {factor!r}")
-    return np.asarray(ImageEnhance.Contrast(_pil(x)).enhance(f), dtype=np.uint8).copy()
+    return _enhance(img, factor, "Contrast")
 
 
 def rotate(img: np.ndarray, degrees: float) -> np.ndarray:

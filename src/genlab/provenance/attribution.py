@@ -14,7 +14,6 @@ generators far more often than `softmax` does, which stays confident on them.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,7 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from genlab.provenance.detector import ForensicNet, load_state, read_safetensors
+from genlab.gan.checkpoint import load_module
+from genlab.provenance.detector import ForensicNet, check_meta, read_safetensors
 from genlab.provenance.features import dark_stretch, grey_batch, noise_residual
 
 __all__ = ["REJECTS", "Attributor", "attribution_input", "load_attributor", "train_attributor"]
@@ -105,17 +105,15 @@ class Attributor:
 
     def save(self, path: Path | str) -> Path:
         """Write the attributor atomically as safetensors with JSON metadata (no pickle)."""
-        from safetensors.torch import save
-
-        from genlab._atomic import atomic_write_bytes
+        from genlab.gan.checkpoint import module_tensors, write_checkpoint
 
         meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "names": self.names,
                 "size": list(self.size), "width": self.net.width,
                 "thresholds": self.thresholds, "reject": self.reject, "info": self.info}
-        tensors = {f"net.{k}": v.detach().contiguous() for k, v in self.net.state_dict().items()}
+        tensors = module_tensors("net", self.net)
         tensors["means"] = torch.from_numpy(np.ascontiguousarray(self.means))
         tensors["precision"] = torch.from_numpy(np.ascontiguousarray(self.precision))
-        return atomic_write_bytes(path, save(tensors, metadata={"genlab": json.dumps(meta)}))
+        return write_checkpoint(Path(path), tensors, meta, kind=FORMAT)
 
 
 def load_attributor(path: Path | str) -> Attributor:
@@ -123,15 +121,11 @@ def load_attributor(path: Path | str) -> Attributor:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"attributor file {path} does not exist")
-    tensors, meta = read_safetensors(path, path.read_bytes())
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a {FORMAT} file (format {meta.get('format')!r})")
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-        raise ValueError(f"{path} has format version {meta['format_version']}; this genlab "
-                         f"reads up to {FORMAT_VERSION}")
+    tensors, meta = read_safetensors(path)
+    check_meta(meta, path, FORMAT, FORMAT_VERSION)
     names = [str(n) for n in meta["names"]]
     net = ForensicNet(len(names), int(meta["width"]), in_channels=3)
-    load_state(net, {k[4:]: v for k, v in tensors.items() if k.startswith("net.")}, path)
+    load_module(net, "net", tensors, path)
     h, w = meta["size"]
     return Attributor(names, (int(h), int(w)), net.eval(), tensors["means"].numpy(),
                       tensors["precision"].numpy(), {k: float(v) for k, v in

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from genlab.gan.checkpoint import load_module
 from genlab.provenance.features import grey_batch, spectral_features
 
 __all__ = [
@@ -33,11 +34,13 @@ __all__ = [
     "Detector",
     "ForensicNet",
     "anneal",
+    "check_meta",
     "jpeg_copies",
     "load_detector",
     "net_input",
-        "random_blur_resize",
+    "random_blur_resize",
     "random_degrade",
+    "read_safetensors",
     "train_detector",
     "with_dark_channel",
 ]
@@ -204,12 +207,11 @@ class Detector:
             meta |= {"mean": self.mean.tolist(), "scale": self.scale.tolist(),
                      "coef": self.coef.tolist(), "intercept": float(self.intercept)}
             return atomic_write_bytes(path, json.dumps(meta).encode())
-        from safetensors.torch import save
+        from genlab.gan.checkpoint import module_tensors, write_checkpoint
 
         assert self.net is not None
         meta |= {"width": self.net.width}
-        tensors = {k: v.detach().contiguous() for k, v in self.net.state_dict().items()}
-        return atomic_write_bytes(path, save(tensors, metadata={"genlab": json.dumps(meta)}))
+        return write_checkpoint(Path(path), module_tensors("net", self.net), meta, kind=FORMAT)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -221,48 +223,42 @@ def load_detector(path: Path | str) -> Detector:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"detector file {path} does not exist")
-    raw = path.read_bytes()
-    if raw[:1] == b"{":
+    with path.open("rb") as handle:
+        spectral = handle.read(1) == b"{"  # JSON; a safetensors file starts with its length
+    if spectral:
         try:
-            meta = json.loads(raw)
+            meta = json.loads(path.read_bytes())
         except json.JSONDecodeError as err:
             raise ValueError(f"{path} is not a genlab detector (bad JSON: {err})") from err
-        _check_meta(meta, path, FORMAT, FORMAT_VERSION)
+        check_meta(meta, path, FORMAT, FORMAT_VERSION)
         return Detector("spectral", _size(meta), None, np.asarray(meta["mean"], float),
                         np.asarray(meta["scale"], float), np.asarray(meta["coef"], float),
                         float(meta["intercept"]), dict(meta.get("info", {})))
-    tensors, meta = read_safetensors(path, raw)
-    _check_meta(meta, path, FORMAT, FORMAT_VERSION)
+    tensors, meta = read_safetensors(path)
+    check_meta(meta, path, FORMAT, FORMAT_VERSION)
     net = ForensicNet(1, int(meta["width"]))
-    load_state(net, tensors, path)
+    load_module(net, "net", tensors, path)
     return Detector("cnn", _size(meta), net.eval(), info=dict(meta.get("info", {})))
 
 
-def read_safetensors(path: Path, raw: bytes) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """(tensors, genlab metadata) of a safetensors file's bytes, else a ValueError naming it."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load
+def read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(tensors, genlab metadata) of a safetensors file, read once, else a ValueError naming it.
+
+    The format tag is checked by the caller (`check_meta`), so each model kind names itself.
+    """
+    from safetensors import SafetensorError, safe_open
 
     try:
-        tensors = load(raw)
-        from safetensors import safe_open
-
         with safe_open(str(path), framework="pt") as handle:
             meta = json.loads((handle.metadata() or {})["genlab"])
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
     except (SafetensorError, OSError, KeyError, json.JSONDecodeError, RuntimeError) as err:
         raise ValueError(f"{path} is not a genlab model file: {err}") from err
     return tensors, meta
 
 
-def load_state(net: nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:
-    """Load a state dict, turning a mismatch into a ValueError naming the file."""
-    try:
-        net.load_state_dict(tensors)
-    except RuntimeError as err:
-        raise ValueError(f"{path}: weights do not fit the network: {err}") from err
-
-
-def _check_meta(meta: dict[str, Any], path: Path, kind: str, version: int) -> None:
+def check_meta(meta: dict[str, Any], path: Path, kind: str, version: int) -> None:
+    """A model file's format tag and version, else a ValueError naming the file."""
     if meta.get("format") != kind:
         raise ValueError(f"{path} is not a {kind} file (format {meta.get('format')!r})")
     if int(meta.get("format_version", 0)) > version:

@@ -25,7 +25,13 @@ import torch
 from torch import nn
 
 from genlab.gan.game import Condition, NoiseGame
-from genlab.provenance.watermark import _GAIN_FLOOR, payload_bits, sign_plan
+from genlab.provenance.watermark import (
+    _GAIN_FLOOR,
+    LUMA,
+    payload_bits,
+    ring_bins,
+    sign_plan,
+)
 
 if TYPE_CHECKING:
     from genlab.gan.config import TrainConfig
@@ -36,7 +42,6 @@ __all__ = ["DEFAULT_MARGIN", "ChipReader", "WatermarkGame", "measure_marked", "w
 
 DEFAULT_MARGIN = 2.0  # how far (ring units) each read statistic is pushed past zero
 DEFAULT_ANCHOR = 10.0  # weight of the MSE to the source generator
-_LUMA = (0.299, 0.587, 0.114)
 
 
 class ChipReader(nn.Module):
@@ -59,26 +64,19 @@ class ChipReader(nn.Module):
         self.register_buffer("signs", torch.from_numpy(plan.signs).float())
         polarity = 1.0 - 2.0 * payload_bits(message)  # +1: the statistic must be positive
         self.register_buffer("polarity", torch.from_numpy(polarity).float())
-        # the full-resolution spectrum's ring of each rfft2 bin, and how often it counts
-        fy = np.fft.fftfreq(height)[:, None]
-        fx = np.fft.rfftfreq(width)[None, :]
-        ring = np.rint(band.tile * np.hypot(fy, fx)).astype(np.int64)
-        weight = np.ones(ring.shape)
-        weight[:, 1:(width - 1) // 2 + 1] = 2.0
-        radii = np.array(band.radii)
-        self.register_buffer("ring", torch.from_numpy(ring.ravel()))
-        self.register_buffer("ring_weight", torch.from_numpy(weight.ravel()).float())
-        self.register_buffer("radii", torch.from_numpy(radii))
+        bins = ring_bins(height, width, band)  # the full-resolution spectrum's rings
+        self.register_buffer("ring", torch.from_numpy(bins.ring.ravel()))
+        self.register_buffer("ring_weight", torch.from_numpy(bins.weight.ravel()).float())
+        self.register_buffer("radii", torch.from_numpy(np.array(band.radii)))
         self.register_buffer("coord_ring", torch.from_numpy(band.rings))
-        counts = np.bincount(ring.ravel(), weight.ravel(), minlength=radii.max() + 1)[radii]
-        self.register_buffer("ring_count", torch.from_numpy(np.maximum(counts, 1.0)).float())
+        self.register_buffer("ring_count", torch.from_numpy(bins.counts).float())
 
     def _luma(self, images: torch.Tensor) -> torch.Tensor:
         """(B, H, W) luma in grey levels 0..255 of (B, C, H, W) images in [-1, 1]."""
         pixels = (images.float() + 1.0) * 127.5
         if pixels.shape[1] == 1:
             return pixels[:, 0]
-        weights = torch.tensor(_LUMA, device=pixels.device).view(1, 3, 1, 1)
+        weights = torch.tensor(LUMA, device=pixels.device, dtype=pixels.dtype).view(1, 3, 1, 1)
         return (pixels * weights).sum(1)
 
     def _fold(self, luma: torch.Tensor) -> torch.Tensor:

@@ -46,12 +46,14 @@ __all__ = [
     "ANGLES",
     "FPR",
     "HEADER_BITS",
+    "LUMA",
     "MIN_SIZE",
     "PAYLOAD_BITS",
     "READOUTS",
     "STEPS",
     "ChipPlan",
     "Detection",
+    "RingBins",
     "SignPlan",
     "chip_plan",
     "detect",
@@ -60,6 +62,7 @@ __all__ = [
     "payload_bits",
     "payload_bytes",
     "psnr",
+    "ring_bins",
     "sign_plan",
 ]
 
@@ -75,10 +78,10 @@ _ITERATIONS = 8
 ANGLES = tuple(a for a in np.arange(-3.0, 3.01, 0.5) if a != 0)  # rotations the detector undoes
 _MIN_ALIGNING_CHIPS = 64  # fewer payload chips a byte (small tiles): align by the header
 _GAIN_FLOOR = 2.0  # per-coefficient energy floor (grey levels) for flat images
-_LUMA = np.array([0.299, 0.587, 0.114])
+LUMA = np.array([0.299, 0.587, 0.114])  # BT.601 weights of R, G, B
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: bands are cached singletons
 class _Band:
     """The tile's band: which rfft2 coefficients carry chips, their rings and frequencies."""
 
@@ -276,24 +279,41 @@ def _pattern(delta: np.ndarray, band: _Band) -> np.ndarray:
     return np.fft.irfft2(spectrum, s=(band.tile, band.tile), norm="ortho")
 
 
+@dataclass(frozen=True)
+class RingBins:
+    """Which band ring each rfft2 bin of an H × W image falls on, and how often it counts
+    (the columns rfft2 stands in for twice count twice); shared with the torch reader."""
+
+    ring: np.ndarray  # (H, W//2 + 1) ring radius of each bin, cycles per tile
+    weight: np.ndarray  # (H, W//2 + 1) 1 or 2
+    counts: np.ndarray  # (rings,) total weight of each of the band's rings
+
+
+@functools.lru_cache(maxsize=32)
+def ring_bins(height: int, width: int, band: _Band) -> RingBins:
+    """The ring bookkeeping of `_ring_gain` for one image size (cached: it is per size)."""
+    fy = np.fft.fftfreq(height)[:, None]
+    fx = np.fft.rfftfreq(width)[None, :]
+    ring = np.rint(band.tile * np.hypot(fy, fx)).astype(np.int64)
+    weight = np.ones(ring.shape)
+    weight[:, 1:(width - 1) // 2 + 1] = 2.0
+    radii = np.array(band.radii)
+    counts = np.bincount(ring.ravel(), weight.ravel(), minlength=radii.max() + 1)[radii]
+    return RingBins(ring, weight, np.maximum(counts, 1.0))
+
+
 def _ring_gain(luma: np.ndarray, band: _Band) -> np.ndarray:
     """Per-coordinate unit: the RMS of the whole image's spectrum on the coordinate's ring.
 
     Measured at full resolution (thousands of coefficients on a large image), so it is stable
     under noise and JPEG, and it scales with every gain an attack applies at that radius.
     """
-    h, w = luma.shape
-    spectrum = np.fft.rfft2(luma - luma.mean(), norm="ortho")
-    fy = np.fft.fftfreq(h)[:, None]
-    fx = np.fft.rfftfreq(w)[None, :]
-    ring = np.rint(band.tile * np.hypot(fy, fx)).astype(np.int64)
-    power = np.abs(spectrum) ** 2
-    weight = np.ones_like(power)
-    weight[:, 1:(w - 1) // 2 + 1] = 2.0  # the columns rfft2 stands in for twice
+    bins = ring_bins(*luma.shape, band)
+    power = np.abs(np.fft.rfft2(luma - luma.mean(), norm="ortho")) ** 2
     radii = np.array(band.radii)
-    sums = np.bincount(ring.ravel(), (weight * power).ravel(), minlength=radii.max() + 1)
-    counts = np.bincount(ring.ravel(), weight.ravel(), minlength=radii.max() + 1)
-    rms = np.sqrt(sums[radii] / np.maximum(counts[radii], 1.0))
+    sums = np.bincount(bins.ring.ravel(), (bins.weight * power).ravel(),
+                       minlength=radii.max() + 1)
+    rms = np.sqrt(sums[radii] / bins.counts)
     return np.maximum(rms, _GAIN_FLOOR)[band.rings]
 
 
@@ -320,7 +340,7 @@ def _as_pixels(pixels: np.ndarray) -> np.ndarray:
 
 def _luma(x: np.ndarray) -> np.ndarray:
     """Luma of float (H, W, C): the grey channel, or BT.601 weights of RGB."""
-    return x[..., 0] if x.shape[-1] == 1 else x @ _LUMA
+    return x[..., 0] if x.shape[-1] == 1 else x @ LUMA
 
 
 # ------------------------------------------------------------------------------------------
@@ -555,14 +575,6 @@ def detect(pixels: np.ndarray, key: str, fpr: float = FPR, readout: str = "latti
         raise ValueError(f"readout must be one of {', '.join(READOUTS)}, got {readout!r}")
     x = _as_pixels(pixels)
     luma = _luma(x)
-    band = _band(_tile_size(*luma.shape))
-    keyed = _keyed(key, band.tile)
-    gain = _ring_gain(luma, band)
-    coefficients = _coefficients(_fold(luma, band.tile), band)
-
-    shifts = np.zeros((1, 2), dtype=np.int64)
-    y = _real(coefficients[None]) / gain
-    chips = keyed.payload_coords.shape[1]
     if readout == "sign":
         if message is None:
             raise ValueError("the sign readout (a watermarked generator's samples) tests a "
@@ -573,6 +585,14 @@ def detect(pixels: np.ndarray, key: str, fpr: float = FPR, readout: str = "latti
         matches, info, score = _detect_signs(y_sign, plan, message)
         p_value = float(binom.sf(matches - 1, PAYLOAD_BITS, 0.5))
         return _answer(p_value, fpr, info, matches, score, (0, 0), 0.0, PAYLOAD_BITS)
+    band = _band(_tile_size(*luma.shape))
+    keyed = _keyed(key, band.tile)
+    gain = _ring_gain(luma, band)
+    coefficients = _coefficients(_fold(luma, band.tile), band)
+
+    shifts = np.zeros((1, 2), dtype=np.int64)
+    y = _real(coefficients[None]) / gain
+    chips = keyed.payload_coords.shape[1]
     if chips < _MIN_ALIGNING_CHIPS:
         # small tile: too few payload chips to align by; pick the step by the header and
         # pay for the choice with a Bonferroni factor (conservative p-values)
