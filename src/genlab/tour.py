@@ -90,11 +90,19 @@ def _overview(ctx: TourContext) -> str:
         f"genlab {__version__} — learn p_θ(x) ≈ p*(x), then sample and query it.\n\n"
         "* **genlab.pgm** — graphical models as tensor networks: factors are tensors, and the "
         "partition function Z, marginals and MAP are one planned contraction in different "
-        "semirings; networks are learned from data (structure search, PC, EM) and sampled.\n"
+        "semirings; networks are learned from data (structure search, PC, EM) and sampled; "
+        "where the contraction is too wide, loopy BP, sampling and branch-and-bound MAP answer "
+        "with an honest label; linear-Gaussian networks, Markov chains and HMMs.\n"
+        "* **genlab.seq** — a character-level GRU language model, the lecture's RNN as a "
+        "directed model, scored against Markov chains in bits per character.\n"
         "* **genlab.gan** — DCGAN and PatchGAN, trained by Goodfellow et al.'s Algorithm 1 "
         "(k discriminator steps per generator step), class-conditional GANs, sampling and "
-        "latent interpolation.\n\n"
-        "Command line: `genlab pgm --help`, `genlab gan --help`."
+        "latent interpolation; the image tasks (super-resolution, inpainting, colorization, "
+        "uncropping, style transfer) and text-to-image on the same loop.\n"
+        "* **genlab.provenance** — keyed watermarks (post-hoc and built into a generator), "
+        "fake-image detection, model attribution and memorization checks.\n\n"
+        "Command line: `genlab --help` lists `pgm`, `hmm`, `seq`, `gan`, `image`, `text2img` "
+        "and `provenance`."
     )
 
 

@@ -51,3 +51,15 @@ def test_import_genlab_does_not_import_torch() -> None:
     code = "import genlab, sys; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_tour_overview_names_every_command_group(tmp_path: Path) -> None:
+    """The tour's first section lists each command group `genlab --help` offers, so a new
+    group cannot land without the overview saying it exists."""
+    from genlab.tour import TourContext, _overview
+
+    groups = [g.name for g in app.registered_groups]
+    assert "provenance" in groups and "seq" in groups
+    text = _overview(TourContext(run_dir=tmp_path, fast=True))
+    for name in groups:
+        assert f"`{name}`" in text, name

@@ -21,6 +21,7 @@ from genlab.pgm import (
     write_gaussian_json,
 )
 from genlab.pgm.learning import GaussianScorer, gaussian_statistics, shd, tabu_search
+from genlab.pgm.models.gaussian import gain_pattern
 
 
 def random_network(rng: np.random.Generator, n: int, density: float = 0.4
@@ -137,6 +138,71 @@ def test_batched_rows_equal_row_by_row():
     modes = net.map_assignment({v: values[:, k] for k, v in enumerate(e)})
     np.testing.assert_allclose(modes[net.variables[3]], batch.mean[:, 1])
     np.testing.assert_allclose(modes[e[0]], values[:, 0])
+
+
+def chain_with_branch() -> LinearGaussianBayesianNetwork:
+    """a → b → c → d and a → e: given {a, c} the query d depends on c only (d ⊥ a | c),
+    b on both a and c, e on a only."""
+    return LinearGaussianBayesianNetwork([
+        GaussianCPD("a", (), (), 1.0, 1.0),
+        GaussianCPD("b", ("a",), (0.8,), 0.0, 0.5),
+        GaussianCPD("c", ("b",), (-1.2,), 0.3, 0.7),
+        GaussianCPD("d", ("c",), (0.5,), -1.0, 0.4),
+        GaussianCPD("e", ("a",), (2.0,), 0.0, 1.5),
+    ])
+
+
+def test_gain_pattern_keeps_exactly_the_d_connected_pairs():
+    net = chain_with_branch()
+    net.query(None, {"a": 0.0, "c": 0.0})
+    affine = net._affine[(("b", "d", "e"), ("a", "c"))]
+    pattern = gain_pattern(*affine.structure, affine.gain)
+    expected = np.array([[True, True],    # b: a and c (its parent and its child)
+                         [False, True],   # d: c only (d ⊥ a | c)
+                         [True, False]])  # e: a only (e ⊥ c | a)
+    np.testing.assert_array_equal(pattern, expected)
+    np.testing.assert_array_equal(np.abs(affine.gain) > 1e-9, expected)  # what it drops is noise
+    assert affine.sparse_gain is None  # 4 of 6 entries: not worth a sparse product
+
+
+def long_chain(n: int = 20) -> LinearGaussianBayesianNetwork:
+    """x0 → x1 → … → x{n-1} with varied weights."""
+    return LinearGaussianBayesianNetwork(
+        [GaussianCPD("x0", (), (), 0.5, 1.0)]
+        + [GaussianCPD(f"x{i}", (f"x{i - 1}",), (0.9 - 0.07 * i,), 0.1 * i, 0.5 + 0.05 * i)
+           for i in range(1, n)])
+
+
+def test_many_rows_take_the_sparse_product_and_equal_the_textbook():
+    net = long_chain()
+    joint = net.joint()
+    names = list(joint.variables)
+    observed = [f"x{i}" for i in range(0, 20, 2)]  # each odd node sees its two neighbours
+    rng = np.random.default_rng(11)
+    values = rng.normal(0, 2, (3000, len(observed)))  # over the sparse-product threshold
+    post = net.query(None, pd.DataFrame(values, columns=observed))
+    (affine,) = net._affine.values()
+    assert affine.sparse_gain is not None and affine.sparse_gain.nnz == 19  # 2 per row, x19: 1
+    q = [names.index(v) for v in post.variables]
+    e = [names.index(v) for v in observed]
+    for i in (0, 1234, 2999):
+        m, c = textbook(joint.mean, joint.covariance, q, e, values[i])
+        np.testing.assert_allclose(post.mean[i], m, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(post.covariance, c, rtol=1e-10, atol=1e-10)
+    dense = net.query(None, pd.DataFrame(values[:1000], columns=observed))  # under threshold
+    np.testing.assert_allclose(post.mean[:1000], dense.mean, atol=1e-12)
+    filled = net.predict(pd.DataFrame(values, columns=observed))
+    np.testing.assert_allclose(filled[list(post.variables)].to_numpy(), post.mean, atol=1e-12)
+    np.testing.assert_array_equal(filled[observed].to_numpy(), values)
+
+
+def test_dense_gains_stay_dense():
+    rng = np.random.default_rng(5)
+    net = random_network(rng, 8, density=0.9)  # nearly complete: every pair depends
+    e = list(net.variables[:4])
+    net.query(None, pd.DataFrame(rng.normal(size=(2000, 4)), columns=e))
+    (affine,) = net._affine.values()
+    assert affine.sparse_gain is None
 
 
 def test_map_is_posterior_mean():

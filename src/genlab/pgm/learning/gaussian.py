@@ -40,7 +40,8 @@ DETERMINISTIC = 1e-12
 
 def numeric_matrix(frame: Any, variables: Sequence[str], what: str = "data") -> np.ndarray:
     """The (N, len(variables)) float64 matrix of a DataFrame's (or mapping's) columns; NaN for
-    missing cells. Text that is not a number is an error naming the column and the row."""
+    missing cells. Text that is not a number is an error naming the column and the row.
+    May be a read-only view of the frame's data (callers only read it)."""
     import pandas as pd
 
     if isinstance(frame, Mapping):
@@ -51,14 +52,21 @@ def numeric_matrix(frame: Any, variables: Sequence[str], what: str = "data") -> 
             raise ModelError(
                 f"{what}: expected an (N, {len(variables)}) array, got shape {array.shape}")
         return array
-    missing = [v for v in variables if v not in frame.columns]
+    columns = set(frame.columns)
+    missing = [v for v in variables if v not in columns]
     if missing:
         raise ModelError(f"{what} has no column for {missing}; it has {list(frame.columns)}")
     dtypes = frame.dtypes
-    if all(pd.api.types.is_numeric_dtype(dtypes[v]) for v in variables):  # no text to check
-        if len(set(frame.columns)) == len(frame.columns) and all(
-                pd.api.types.is_numeric_dtype(t) for t in dtypes):  # one block: no frame copy
-            return frame.to_numpy(dtype=np.float64)[:, frame.columns.get_indexer(variables)]
+    every_numeric = all(pd.api.types.is_numeric_dtype(t) for t in set(dtypes))
+    if every_numeric or all(pd.api.types.is_numeric_dtype(dtypes[v]) for v in variables):
+        if every_numeric and frame.columns.is_unique:  # one block: no frame copy
+            array = frame.to_numpy(dtype=np.float64)
+            order = frame.columns.get_indexer(variables)
+            if len(order) == array.shape[1] and (order == np.arange(len(order))).all():
+                array = array.view()  # the frame's own columns in order: no copy, read-only
+                array.flags.writeable = False
+                return array
+            return array[:, order]
         return frame[list(variables)].to_numpy(dtype=np.float64)
     columns = []
     for v in variables:
