@@ -3,6 +3,7 @@ evidence, ties), never "proven" falsely, bounds that hold when stopped early."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -110,3 +111,21 @@ def test_search_matches_the_contraction_on_the_uai_map_problems_it_solves() -> N
         else:
             assert found.log_probability <= exact.log_probability + 1e-6 <= found.bound + 1e-5
     assert solved >= 1
+
+
+def test_neighbourhood_search_repairs_an_impossible_start() -> None:
+    """From an assignment of probability zero, large-neighbourhood search accepts any
+    possible one (a −inf start used to compare as NaN and never move)."""
+    from genlab.pgm.mpe import neighbourhood_search
+
+    names = [f"x{i}" for i in range(12)]
+    equal = np.eye(2)  # each neighbouring pair must agree
+    factors = [Factor([a, b], equal) for a, b in itertools.pairwise(names)]
+    factors.append(Factor([names[0]], np.array([1.0, 3.0])))  # all ones is best
+    graph = FactorGraph(factors)
+    start = {v: i % 2 for i, v in enumerate(names)}  # alternating: every pair breaks
+    assert graph.log_score(start) == -math.inf
+    found, _, moves = neighbourhood_search(graph, start, names, deadline=math.inf, size=12,
+                                           max_size=12)
+    assert moves >= 1
+    assert graph.log_score(found) == pytest.approx(math.log(3.0))

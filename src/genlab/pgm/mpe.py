@@ -7,6 +7,7 @@ the result says `exact=False`.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -165,7 +166,9 @@ def neighbourhood_search(graph: FactorGraph, assignment: Mapping[str, int],
         except ContractionTooLarge:  # big domains (wcsp_15): stop growing past this size
             best, max_size = None, max(2, len(hood) - 1)
             size = min(size, max_size)
-        if best is not None and best.log_probability > before + 1e-9 * max(1.0, abs(before)):
+        # a strict improvement; from an impossible start (−inf) any possible one counts
+        needed = before + 1e-9 * max(1.0, abs(before)) if math.isfinite(before) else before
+        if best is not None and best.log_probability > needed:
             current.update({v: int(best.assignment[v]) for v in hood})
             moves += 1
             failures = 0
