@@ -52,7 +52,7 @@ def numeric_matrix(frame: Any, variables: Sequence[str], what: str = "data") -> 
             raise ModelError(
                 f"{what}: expected an (N, {len(variables)}) array, got shape {array.shape}")
         return array
-    columns = set(frame.columns)
+    columns = set(frame.columns.tolist())  # tolist: quick on Arrow-backed string columns
     missing = [v for v in variables if v not in columns]
     if missing:
         raise ModelError(f"{what} has no column for {missing}; it has {list(frame.columns)}")

@@ -188,7 +188,8 @@ class _Affine:
     @cached_property
     def covariance(self) -> np.ndarray:
         """(L Lᵀ)⁻¹ = L⁻ᵀ L⁻¹ by one triangular solve; read-only, shared by every answer."""
-        inv_chol = solve_triangular(self.chol, np.eye(len(self.query)), lower=True)
+        inv_chol = solve_triangular(self.chol, np.eye(len(self.query)), lower=True,
+                                    check_finite=False)
         covariance = inv_chol.T @ inv_chol
         covariance.flags.writeable = False
         return covariance
@@ -289,14 +290,15 @@ class LinearGaussianBayesianNetwork:
         if m:  # Schur complement: T = J_MM⁻¹ J_M[R|E] by Cholesky solves
             names = [self.variables[i] for i in m]
             factor = (_cholesky(j[np.ix_(m, m)], names, "precision"), True)
-            t_r = cho_solve(factor, j[np.ix_(m, r)])
+            t_r = cho_solve(factor, j[np.ix_(m, r)], check_finite=False)  # J is finite
             j_rr = j_rr - j[np.ix_(r, m)] @ t_r
             h_r = h_r - t_r.T @ h[m]
             j_re = j_re - t_r.T @ j[np.ix_(m, e)]
         chol = _cholesky(j_rr, query, "posterior precision")
         factor = (chol, True)
-        gain = cho_solve(factor, j_re) if e else np.zeros((len(r), 0))
-        affine = _Affine(query, evidence, cho_solve(factor, h_r), gain, chol, (j, r, m, e))
+        gain = cho_solve(factor, j_re, check_finite=False) if e else np.zeros((len(r), 0))
+        offset = cho_solve(factor, h_r, check_finite=False)
+        affine = _Affine(query, evidence, offset, gain, chol, (j, r, m, e))
         self._affine[key] = affine
         return affine
 
@@ -307,7 +309,8 @@ class LinearGaussianBayesianNetwork:
         if hasattr(evidence, "columns") and not isinstance(evidence, Mapping):
             from genlab.pgm.learning.gaussian import numeric_matrix
 
-            names = tuple(str(c) for c in evidence.columns)
+            names = tuple(str(c) for c in evidence.columns.tolist())  # tolist: fast on
+            # pandas' Arrow-backed string columns, which iterate slowly one by one
             values = numeric_matrix(evidence, names, "evidence")
             batched = True
         else:
@@ -369,10 +372,11 @@ class LinearGaussianBayesianNetwork:
         from genlab.pgm.learning.gaussian import numeric_matrix
 
         frame = pd.DataFrame(frame) if isinstance(frame, Mapping) else frame
-        extra = [c for c in frame.columns if c not in self._position]
+        columns = frame.columns.tolist()
+        extra = [c for c in columns if c not in self._position]
         if extra:
             raise ModelError(f"columns {extra} are not variables of the network")
-        given = set(frame.columns)
+        given = set(columns)
         present = [v for v in self.variables if v in given]
         values = numeric_matrix(frame, present, "data")
         # column-major, as a DataFrame keeps its columns: adopted below without a copy
