@@ -13,7 +13,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from genlab.gan.monitor import FailureWatch, MetricsLog, TrainingDiverged, progr
 from genlab.gan.nets import build_pair
 from genlab.gan.sample import Conditions, generate, latent, sample, save_grid, save_points
 
-__all__ = ["LoopState", "TrainConfig", "TrainingDiverged", "train"]
+__all__ = ["LoopState", "TrainConfig", "TrainingDiverged", "merge_resumed", "train"]
 
 
 @dataclass
@@ -419,20 +419,23 @@ def _restore(parts: Parts, state: LoopState, tensors: dict[str, torch.Tensor],
     state.seconds = float(meta["state"]["seconds"])
 
 
-def _merge_resumed(config: TrainConfig, stored: dict[str, Any], source: Path) -> TrainConfig:
-    """The stored run's networks and game, with this invocation's budget and logging."""
-    saved = TrainConfig.from_json(stored)
-    default = TrainConfig()
-    for key in ARCH_KEYS:
+def merge_resumed(config: Any, saved: Any, default: Any, fixed: Sequence[str],
+                  kept: Sequence[str], source: Path, unset: tuple[Any, ...] = ()) -> Any:
+    """A resumed run's config (GAN or LM loop): `saved` — the run as stored — with this
+    invocation's `kept` fields (budget, logging). A `fixed` field this invocation sets (not its
+    `default` nor one of `unset`) to another value than the run's is an error naming the run."""
+    for key in fixed:
         asked, had = getattr(config, key), getattr(saved, key)
-        if asked not in (getattr(default, key), None, "auto", 0) and asked != had:
+        if asked != getattr(default, key) and asked not in unset and asked != had:
             raise ValueError(f"--resume: {source} was trained with {key}={had!r}, but this run "
-                             f"asks for {key}={asked!r} (networks and game are fixed for a run; "
-                             "use a new --out to change them)")
-    keep = {k: getattr(config, k) for k in (
-        "out", "steps", "minutes", "device", "threads", "resume", "checkpoint_every",
-        "checkpoint_minutes", "keep_checkpoints", "sample_every", "log_every", "progress")}
-    return replace(saved, **keep)
+                             f"asks for {key}={asked!r} (what a run trains is fixed for it; "
+                             "use a new --out to change it)")
+    return replace(saved, **{k: getattr(config, k) for k in kept})
+
+
+RESUME_KEEPS = ("out", "steps", "minutes", "device", "threads", "resume", "checkpoint_every",
+                "checkpoint_minutes", "keep_checkpoints", "sample_every", "log_every",
+                "progress")  # what a GAN resume takes from the invocation, not the run
 
 
 def _build(config: TrainConfig, data: GanData, dist: Dist, device: torch.device,
@@ -498,7 +501,8 @@ def _prepare(config: TrainConfig, dist: Dist) -> tuple[TrainConfig, dict[str, An
     if not (found and config.resume):
         return config, None
     tensors, meta = read_checkpoint(found[-1])
-    merged = _merge_resumed(config, meta["config"], found[-1])
+    merged = merge_resumed(config, TrainConfig.from_json(meta["config"]), TrainConfig(),
+                           ARCH_KEYS, RESUME_KEEPS, found[-1], unset=(None, "auto", 0))
     return merged, {"tensors": tensors, "meta": meta, "source": found[-1]}
 
 

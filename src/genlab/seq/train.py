@@ -14,7 +14,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from genlab.gan.checkpoint import (  # the shared checkpoint layout and tensor h
     optimizer_tensors,
 )
 from genlab.gan.monitor import MetricsLog, TrainingDiverged, progress_bar
-from genlab.gan.train import LoopState  # the same position record as the GAN loop
+from genlab.gan.train import LoopState, merge_resumed  # shared with the GAN loop
 from genlab.seq.checkpoint import read_checkpoint, write_checkpoint
 from genlab.seq.corpus import Alphabet, corpus_split
 from genlab.seq.model import CharLM, Hidden, LMArchitecture, detach, log_conditionals
@@ -204,20 +204,6 @@ def load_lm(path: str | os.PathLike[str]) -> tuple[CharLM, Alphabet, dict[str, A
     return model.eval(), Alphabet(meta["alphabet"]), meta
 
 
-def _merge_resumed(config: LMTrainConfig, stored: dict[str, Any], source: Path) -> LMTrainConfig:
-    """The stored run's network and data, with this invocation's budget and logging."""
-    saved, default = LMTrainConfig.from_json(stored), LMTrainConfig()
-    for key in ARCH_KEYS:
-        asked, had = getattr(config, key), getattr(saved, key)
-        if asked != getattr(default, key) and asked != had:
-            raise ValueError(f"--resume: {source} was trained with {key}={had!r}, but this run "
-                             f"asks for {key}={asked!r} (use a new --out to change it)")
-    keep = {k: getattr(config, k) for k in (
-        "out", "steps", "minutes", "threads", "resume", "checkpoint_minutes", "keep_checkpoints",
-        "log_every", "progress")}
-    return replace(saved, **keep)
-
-
 def _build(config: LMTrainConfig, resumed: tuple[dict, dict, Path] | None,
            state: LoopState) -> tuple[Parts, np.ndarray]:
     """Alphabet, network, optimizer (restored exactly when resuming) and the training codes."""
@@ -251,7 +237,11 @@ def _prepare(config: LMTrainConfig) -> tuple[LMTrainConfig, tuple[dict, dict, Pa
     if not found:
         return config, None
     resumed = read_checkpoint(found[-1])
-    return _merge_resumed(config, resumed[1]["config"], found[-1]), resumed
+    keep = ("out", "steps", "minutes", "threads", "resume", "checkpoint_minutes",
+            "keep_checkpoints", "log_every", "progress")  # the invocation's, not the run's
+    merged = merge_resumed(config, LMTrainConfig.from_json(resumed[1]["config"]),
+                           LMTrainConfig(), ARCH_KEYS, keep, found[-1])
+    return merged, resumed
 
 
 def _progress(config: LMTrainConfig) -> Any:
