@@ -16,10 +16,12 @@ from safetensors.torch import save_file
 
 from genlab.gan.checkpoint import (
     CheckpointError,
+    checkpoint_path,
     latest_checkpoint,
     list_checkpoints,
     load_generator,
     load_module,
+    prune_checkpoints,
     read_checkpoint,
     write_checkpoint,
 )
@@ -120,3 +122,13 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path: Path) -> Non
     resumed = train(TrainConfig(out=str(out), steps=step + 2, resume=True, **TINY))
     _, after = read_checkpoint(resumed)
     assert after["step"] == step + 2
+
+
+def test_prune_keeps_the_newest_and_zero_keeps_all(tmp_path: Path) -> None:
+    for step in (5, 40, 7, 100):  # numeric order, not the names' text order
+        write_checkpoint(checkpoint_path(tmp_path, step), {"w": torch.zeros(1)}, {"step": step})
+    prune_checkpoints(tmp_path, 0)
+    assert len(list_checkpoints(tmp_path)) == 4
+    prune_checkpoints(tmp_path, 2)
+    assert [p.name for p in list_checkpoints(tmp_path)] == [
+        checkpoint_path(tmp_path, 40).name, checkpoint_path(tmp_path, 100).name]

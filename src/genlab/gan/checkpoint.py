@@ -33,6 +33,7 @@ __all__ = [
     "load_optimizer",
     "module_tensors",
     "optimizer_tensors",
+    "prune_checkpoints",
     "read_checkpoint",
     "write_checkpoint",
 ]
@@ -58,6 +59,13 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
         return []
     found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
     return [p for _, p in sorted(found)]
+
+
+def prune_checkpoints(run_dir: Path, keep: int) -> None:
+    """Delete all but the newest `keep` checkpoints of a run (keep ≤ 0: delete none)."""
+    if keep > 0:
+        for old in list_checkpoints(run_dir)[:-keep]:
+            old.unlink(missing_ok=True)
 
 
 def latest_checkpoint(path: Path) -> Path:

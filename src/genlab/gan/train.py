@@ -30,6 +30,7 @@ from genlab.gan.checkpoint import (
     load_optimizer,
     module_tensors,
     optimizer_tensors,
+    prune_checkpoints,
     read_checkpoint,
     write_checkpoint,
 )
@@ -396,8 +397,7 @@ def save(parts: Parts, state: LoopState, run_dir: Path, dist: Dist) -> Path | No
         "world": dist.world,
     }
     path = write_checkpoint(checkpoint_path(run_dir, state.step), tensors, meta)
-    for old in list_checkpoints(run_dir)[:-parts.config.keep_checkpoints]:
-        old.unlink(missing_ok=True)
+    prune_checkpoints(run_dir, parts.config.keep_checkpoints)
     return path
 
 

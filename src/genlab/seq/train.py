@@ -29,6 +29,7 @@ from genlab.gan.checkpoint import (  # the shared checkpoint layout and tensor h
     load_optimizer,
     module_tensors,
     optimizer_tensors,
+    prune_checkpoints,
 )
 from genlab.gan.monitor import MetricsLog, TrainingDiverged, progress_bar
 from genlab.gan.train import LoopState, merge_resumed  # shared with the GAN loop
@@ -191,8 +192,7 @@ def save(parts: Parts, state: LoopState, run_dir: Path) -> Path:
             "state": {"epoch": state.epoch, "cursor": state.cursor, "seconds": state.seconds},
             "optimizer": groups}
     path = write_checkpoint(checkpoint_path(run_dir, state.step), tensors, meta)
-    for old in list_checkpoints(run_dir)[: -parts.config.keep_checkpoints]:
-        old.unlink(missing_ok=True)
+    prune_checkpoints(run_dir, parts.config.keep_checkpoints)
     return path
 
 
