@@ -54,3 +54,20 @@ def test_plot_and_errors(tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "does not exist" in missing.output
     help_text = runner.invoke(app, ["seq", "--help"]).output
     assert all(name in help_text for name in ("train", "sample", "eval"))
+
+
+def test_train_command_defaults_are_the_configs() -> None:
+    """`genlab seq train` spells its defaults out for --help; they must stay LMTrainConfig's."""
+    import inspect
+
+    from genlab.cli.seq import train as train_command
+    from genlab.seq.train import LMTrainConfig
+
+    config = LMTrainConfig()
+    checked = 0
+    for name, parameter in inspect.signature(train_command).parameters.items():
+        default = parameter.default.default  # typer.Option's default
+        if hasattr(config, name) and name not in ("out", "minutes", "steps"):
+            assert default == getattr(config, name), name
+            checked += 1
+    assert checked >= 12
