@@ -207,3 +207,27 @@ def test_docstring_examples_run() -> None:
 
     result = doctest.testmod(markov)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_lower_order_counts_from_the_top_order_equal_counting_each_window() -> None:
+    """fit counts the longest windows once and derives each shorter order from them plus the
+    sequences' first windows: the counts must be those of counting every window directly."""
+    from collections import Counter
+
+    rng = np.random.default_rng(8)
+    order, states = 4, 3
+    seqs = [rng.integers(0, states, int(n)) for n in rng.integers(order, 30, 40)]
+    seqs.append(np.zeros(order, dtype=np.int64))  # exactly the order long: no top window
+    chain = MarkovChain.fit(seqs, order=order, states=states)
+    for width in range(1, order + 2):
+        direct = Counter(tuple(int(v) for v in s[i:i + width])
+                         for s in seqs for i in range(len(s) - width + 1))
+        table = chain._raw[width - 1]
+        got = {}
+        for key, count in zip(table.keys.tolist(), table.counts.tolist(), strict=True):
+            digits = []
+            for _ in range(width):
+                key, digit = divmod(key, states)
+                digits.append(digit)
+            got[tuple(reversed(digits))] = count
+        assert got == dict(direct), width

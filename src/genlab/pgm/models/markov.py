@@ -67,10 +67,24 @@ class _Table:
                    types.astype(np.float64), min(max(discount, 1e-3), 0.999))
 
     @classmethod
-    def count(cls, codes: np.ndarray, n_states: int) -> _Table:
-        """THE counting step: distinct codes and their multiplicities."""
-        keys, counts = np.unique(codes, return_counts=True)
+    def count(cls, codes: np.ndarray, n_states: int,
+              weights: np.ndarray | None = None) -> _Table:
+        """THE counting step: distinct codes and their multiplicities (or summed weights)."""
+        if weights is None:
+            keys, counts = np.unique(codes, return_counts=True)
+        else:
+            keys, inverse = np.unique(codes, return_inverse=True)
+            counts = np.bincount(inverse.reshape(-1), weights, minlength=len(keys))
         return cls.build(keys.astype(np.int64), counts, n_states)
+
+    def shorter(self, n_states: int, width: int, firsts: np.ndarray) -> _Table:
+        """The counts of width-`width` windows, from these width + 1 ones: every window but a
+        sequence's first is the suffix of exactly one longer window; `firsts` are the first
+        windows' codes (of the sequences at least `width` long). One pass over the distinct
+        keys instead of a recount of the text."""
+        suffixes = np.concatenate([self.keys % n_states**width, firsts])
+        weights = np.concatenate([self.counts, np.ones(len(firsts))])
+        return _Table.count(suffixes, n_states, weights)
 
     def continuation(self, n_states: int, width: int) -> _Table:
         """Counts of the n-grams one shorter by how many distinct states precede them."""
@@ -176,11 +190,19 @@ class MarkovChain:
         chain.smoothing, chain.alpha = smoothing, float(alpha)
         chain._transition = chain._initial = None
         codes = [chain.encode(s, where=f"sequences[{i}]") for i, s in enumerate(seqs)]
-        chain._raw = [
-            _Table.count(np.concatenate([_windows(x, n + 1, chain.n_states) for x in codes]),
-                         chain.n_states)
-            for n in range(chain.order + 1)
-        ]
+        top = chain.order + 1  # count the longest windows; each shorter order from the last
+        raw = [_Table.count(np.concatenate([_windows(x, top, chain.n_states) for x in codes]),
+                            chain.n_states)]
+        lengths = np.array([len(x) for x in codes])
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        flat = np.concatenate(codes) if codes else np.zeros(0, np.int64)
+        for width in range(top - 1, 0, -1):
+            at = starts[lengths >= width]  # each long enough sequence's first window, coded
+            firsts = np.zeros(len(at), dtype=np.int64)
+            for i in range(width):
+                firsts = firsts * chain.n_states + flat[at + i]
+            raw.append(raw[-1].shorter(chain.n_states, width, firsts))
+        chain._raw = raw[::-1]
         chain._cont = [chain._raw[n + 1].continuation(chain.n_states, n + 1)
                        for n in range(chain.order)]
         return chain
