@@ -11,7 +11,8 @@ its default, and "scaling") and the faster one is reported.
 Then many short sequences (10,000 of T = 10..20), where genlab's packed batch axis should win
 ≥ 10× (best of --short-repeat, 3 by default like the table above; 1 times a single cold call),
 and the exact engine on the lowered factor graph (batched evidence rows) against the dedicated
-scan, on the same posteriors. A summary gives the min and geometric-mean ratio per column.
+scan, on the same posteriors; and the numpy floor of Viterbi (one reduction and one argmax a
+step on arrays of the right shape: the per-call overhead a compiled loop does not pay). A summary gives the min and geometric-mean ratio per column.
 
 Every library gets the same input: the sequences concatenated plus their lengths (hmmlearn's
 X, lengths); genlab validates, encodes and packs them inside each timed call.
@@ -245,6 +246,29 @@ def many_short(args: argparse.Namespace, ratios: Ratios) -> list[str]:
     return lines
 
 
+def numpy_floor(args: argparse.Namespace) -> list[str]:
+    """The least a numpy Viterbi over N sequences pays at T steps: one reduction over the
+    previous state and one argmax per step (forward and backtrack), on arrays of the right
+    shape and nothing else — the per-call overhead a compiled loop does not have."""
+    lines = ["| K | two numpy calls a step, T steps, nothing else |", "|---|---|"]
+    rng = np.random.default_rng(0)
+    n = args.sequences
+    for k in args.states:
+        block, into = rng.normal(size=(k, k, n)), np.empty((k, n))
+        scores, chosen = rng.normal(size=(k, n)), np.empty(n, dtype=np.intp)
+
+        def steps(block: np.ndarray = block, into: np.ndarray = into,
+                  scores: np.ndarray = scores, chosen: np.ndarray = chosen) -> None:
+            for _ in range(args.length):
+                np.maximum.reduce(block, 0, None, into)
+            for _ in range(args.length):
+                scores.argmax(0, chosen)
+
+        _, seconds = timed(steps, max(args.repeat, 10))
+        lines.append(f"| {k} | {seconds * 1e3:.2f} ms |")
+    return lines
+
+
 def engine_vs_scan(args: argparse.Namespace) -> list[str]:
     """Posteriors of N equal-length categorical sequences: the exact engine on the lowered
     graph with N batched evidence rows vs the dedicated packed scan."""
@@ -294,6 +318,9 @@ def main() -> None:
     out += ["", f"## {args.short} short sequences (T = 10–20), K = 4, 5 iterations, best of "
             f"{args.short_repeat}", ""]
     out += many_short(args, ratios)
+    out += ["", f"## The numpy floor of Viterbi ({args.sequences} sequences, T = {args.length})",
+            ""]
+    out += numpy_floor(args)
     out += ["", "## Exact engine on the lowered factor graph vs the dedicated scan", ""]
     out += engine_vs_scan(args)
     out += ["", "## Summary: hmmlearn / genlab over the cases above", ""]
