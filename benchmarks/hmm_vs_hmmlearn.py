@@ -12,7 +12,8 @@ Then many short sequences (10,000 of T = 10..20), where genlab's packed batch ax
 ≥ 10× (best of --short-repeat, 3 by default like the table above; 1 times a single cold call),
 and the exact engine on the lowered factor graph (batched evidence rows) against the dedicated
 scan, on the same posteriors; and the numpy floor of Viterbi (one reduction and one argmax a
-step on arrays of the right shape: the per-call overhead a compiled loop does not pay). A summary gives the min and geometric-mean ratio per column.
+step on arrays of the right shape: the per-call overhead a compiled loop does not pay).
+A summary gives the min and geometric-mean ratio per column.
 
 Every library gets the same input: the sequences concatenated plus their lengths (hmmlearn's
 X, lengths); genlab validates, encodes and packs them inside each timed call.
