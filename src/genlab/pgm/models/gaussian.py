@@ -9,12 +9,11 @@ ever inverted explicitly.
 
 For one observed set the posterior covariance is shared by every evidence row and the mean is
 affine in the evidence, m(x_E) = m₀ − G x_E, so N rows cost one (N, |E|) × (|E|, |R|) product.
-G is often mostly zeros, exactly: J over the unobserved variables U is block diagonal by the
-connected components of its graph, so a queried variable's row of G = J_UU⁻¹ J_UE is zero
-outside the evidence that touches its component (d-separation, read off J's zero pattern).
-Entries zero by conditional independence (d-separation) come out of the solves as rounding
-noise and are dropped too (`_sparse_gain`). When at most a third of G is left, the product is
-a sparse one.
+G = J_UU⁻¹ J_UE (U the unobserved variables) is often mostly zeros: J_UU is block diagonal over
+the connected components of its graph, so a queried variable's row is zero outside the
+evidence touching its component; and G[i, k] is zero whenever x_i ⊥ x_k given the other
+evidence (d-separation), which the solves leave as rounding noise (`gain_pattern`). When at
+most a third of G is left, large batches use a sparse product.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ from genlab.pgm.errors import ModelError
 __all__ = ["GaussianCPD", "GaussianDistribution", "LinearGaussianBayesianNetwork"]
 
 LOG_2PI = math.log(2 * math.pi)
-_SPARSE_FRACTION = 1 / 3  # a gain with at most this share of structural nonzeros goes sparse
+_SPARSE_FRACTION = 1 / 3  # a gain with at most this share of nonzeros goes sparse
 _SPARSE_MIN_ROWS = 1024  # below this many rows the dense product beats finding G's zeros
 
 
@@ -179,8 +178,9 @@ class _Affine:
             return np.broadcast_to(self.offset, (x.shape[0], len(self.offset))).copy()
         if x.shape[0] >= _SPARSE_MIN_ROWS and self.sparse_gain is not None:
             product = np.asarray(self.sparse_gain @ x.T)  # (r, N)
-            np.subtract(self.offset[:, None], product, out=product)  # in place: no second
-            return product.T  # N × r array (the page faults of 10⁶ rows cost more than it)
+            # in place: a second (N, r) array would cost more in page faults than the product
+            np.subtract(self.offset[:, None], product, out=product)
+            return product.T
         product = x @ self.gain.T
         np.subtract(self.offset, product, out=product)
         return product
