@@ -41,6 +41,13 @@ def _is_run(path: Path) -> bool:
     return (path.is_dir() and (path / "checkpoints").is_dir()) or path.suffix == ".safetensors"
 
 
+def _check_budget(samples: int, least: int, seconds: float, steps: int) -> None:
+    """The training commands' shared option check, as a CLI error."""
+    if samples < least or seconds <= 0 or steps < 0:
+        raise _fail(f"--samples must be >= {least}, --seconds > 0 and --steps >= 0, got "
+                    f"{samples}, {seconds}, {steps}")
+
+
 def images_of(source: Path, n: int, seed: int = 0) -> np.ndarray:
     """uint8 (m, H, W) images of a source: n samples drawn from a run (GAN: random classes
     when conditional; text-to-image on mnist-captions: "a handwritten zero" … "nine"), or
@@ -120,9 +127,7 @@ def detector_train(
 
     if kind not in KINDS:
         raise _fail(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if samples < 1 or seconds <= 0 or steps < 0:
-        raise _fail(f"--samples must be >= 1, --seconds > 0 and --steps >= 0, got {samples}, "
-                    f"{seconds}, {steps}")
+    _check_budget(samples, 1, seconds, steps)
     try:
         real_x = real_images(real)
         fakes = [images_of(f, samples, seed + i) for i, f in enumerate(fake)]
@@ -190,9 +195,7 @@ def attribute_train(
     """Train an attributor over the given generators and save it."""
     from genlab.provenance.attribution import train_attributor
 
-    if samples < 5 or seconds <= 0 or steps < 0:
-        raise _fail(f"--samples must be >= 5, --seconds > 0 and --steps >= 0, got {samples}, "
-                    f"{seconds}, {steps}")
+    _check_budget(samples, 5, seconds, steps)
     names = [r.stem if r.is_file() else r.name for r in runs]
     if len(set(names)) != len(names) or ("real" in names and real is not None):
         raise _fail(f"class names must differ (they are the sources' names): {names}")

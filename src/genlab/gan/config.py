@@ -68,11 +68,12 @@ class TrainConfig:
     # (94% -> 64% all-right), so it is off by default
     diversity_weight: float = 0.0
     # a keyed watermark G learns to write into every sample (genlab.provenance.marked: Stable
-    # Signature's idea played on this loop, D keeping the samples real); "" = none
+    # Signature's idea played on this loop, G anchored to its source, D not playing); "" = none
     watermark_key: str = ""
     watermark_message: str = ""
     watermark_weight: float = 0.0
-    watermark_margin: float = 0.0  # how far read statistics are pushed past zero; 0 = 1
+    watermark_margin: float = 0.0  # how far read statistics are pushed past zero; 0 = the
+    # default (genlab.provenance.marked.DEFAULT_MARGIN)
     watermark_anchor: float = 0.0  # weight of the MSE to the source generator
     watermark_source: str = ""  # the checkpoint the marked generator starts from
     model: str = "auto"

@@ -22,11 +22,24 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.linalg import cho_factor, cho_solve
 from torch import nn
 
 from genlab.gan.checkpoint import load_module
-from genlab.provenance.detector import ForensicNet, check_meta, read_safetensors
-from genlab.provenance.features import dark_stretch, grey_batch, noise_residual
+from genlab.provenance.detector import (
+    ForensicNet,
+    budget_spent,
+    check_meta,
+    meta_size,
+    read_safetensors,
+)
+from genlab.provenance.features import (
+    dark_stretch,
+    grey_batch,
+    grey_batch_of_size,
+    noise_residual,
+)
+from genlab.provenance.images import to_unit
 
 __all__ = ["REJECTS", "Attributor", "attribution_input", "load_attributor", "train_attributor"]
 
@@ -39,7 +52,7 @@ RESIDUAL_GAIN = 8.0  # median residuals of [0, 1] images are ~0.05: brought to t
 def attribution_input(pixels: np.ndarray) -> torch.Tensor:
     """uint8 (n, H, W) to float32 (n, 3, H, W): the image in [-1, 1], its dark stretch in
     [-1, 1] and its median noise residual × RESIDUAL_GAIN."""
-    x = pixels.astype(np.float32) / 127.5 - 1.0
+    x = to_unit(pixels)[:, 0]
     dark = 2 * dark_stretch(pixels).astype(np.float32) - 1
     res = noise_residual(pixels).astype(np.float32) * RESIDUAL_GAIN
     return torch.from_numpy(np.stack([x, dark, res], axis=1))
@@ -54,16 +67,13 @@ class Attributor:
     net: ForensicNet
     means: np.ndarray  # (K, d) class means of the pooled features
     precision: np.ndarray  # (d, d) inverse of the shared within-class covariance
+    # (by Cholesky solves)
     thresholds: dict[str, float]  # per reject score: accept when score >= threshold
     reject: str = "distance"
     info: dict[str, Any] = field(default_factory=dict)
 
     def _check(self, images: np.ndarray | list[np.ndarray]) -> np.ndarray:
-        x = grey_batch(images)
-        if x.shape[1:] != self.size:
-            raise ValueError(f"images are {x.shape[1]}×{x.shape[2]} but this attributor was "
-                             f"trained on {self.size[0]}×{self.size[1]}")
-        return x
+        return grey_batch_of_size(images, self.size, "attributor")
 
     def _forward(self, x: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """(probabilities (n, K), pooled features (n, d)) of checked uint8 images."""
@@ -126,8 +136,7 @@ def load_attributor(path: Path | str) -> Attributor:
     names = [str(n) for n in meta["names"]]
     net = ForensicNet(len(names), int(meta["width"]), in_channels=3)
     load_module(net, "net", tensors, path)
-    h, w = meta["size"]
-    return Attributor(names, (int(h), int(w)), net.eval(), tensors["means"].numpy(),
+    return Attributor(names, meta_size(meta), net.eval(), tensors["means"].numpy(),
                       tensors["precision"].numpy(), {k: float(v) for k, v in
                                                      meta["thresholds"].items()},
                       str(meta["reject"]), dict(meta.get("info", {})))
@@ -169,7 +178,8 @@ def train_attributor(samples: Mapping[str, np.ndarray | list[np.ndarray]], seed:
         train_x.append(x[order[cut:]])
         held_y += [k] * cut
         train_y += [k] * (len(x) - cut)
-    inputs = attribution_input(np.concatenate(train_x))
+    train_pixels, held_pixels = np.concatenate(train_x), np.concatenate(held_x)
+    inputs = attribution_input(train_pixels)
     labels = torch.tensor(train_y)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -180,7 +190,7 @@ def train_attributor(samples: Mapping[str, np.ndarray | list[np.ndarray]], seed:
     weights = (1.0 / torch.bincount(labels).double())[labels]
     start, step = time.perf_counter(), 0
     net.train()
-    while (step < steps) if steps is not None else (time.perf_counter() - start < seconds):
+    while budget_spent(step, steps, start, seconds) < 1:
         idx = torch.multinomial(weights, batch_size, replacement=True, generator=gen)
         loss = nn.functional.cross_entropy(net(inputs[idx]), labels[idx])
         opt.zero_grad()
@@ -190,19 +200,21 @@ def train_attributor(samples: Mapping[str, np.ndarray | list[np.ndarray]], seed:
     net.eval()
     attributor = Attributor(names, size, net, np.zeros((len(names), 8 * width)),
                             np.eye(8 * width), {}, reject)
-    _, feats = attributor._forward(np.concatenate(train_x))
+    _, feats = attributor._forward(train_pixels)
     y = np.asarray(train_y)
     means = np.stack([feats[y == k].mean(0) for k in range(len(names))])
     centred = feats - means[y]
     cov = centred.T @ centred / len(feats)
     cov += 1e-3 * np.trace(cov) / len(cov) * np.eye(len(cov))  # shrinkage: never singular
-    attributor.means, attributor.precision = means, np.linalg.inv(cov)
-    scores = attributor._scores(*attributor._forward(np.concatenate(held_x)))
+    # the precision by Cholesky solves (the shrunk covariance is positive definite)
+    attributor.means = means
+    attributor.precision = cho_solve(cho_factor(cov, lower=True), np.eye(len(cov)))
+    held_probs, held_feats = attributor._forward(held_pixels)
+    scores = attributor._scores(held_probs, held_feats)
     attributor.thresholds = {k: float(np.quantile(v, 1 - accept)) for k, v in scores.items()}
     attributor.info = {"seed": seed, "steps": step, "accept": accept,
                        "n_train": len(y), "n_held_out": len(held_y),
                        "held_out_accuracy": float(np.mean(
-                           np.argmax(attributor._forward(np.concatenate(held_x))[0], 1)
-                           == np.asarray(held_y))),
+                           held_probs.argmax(1) == np.asarray(held_y))),
                        "train_seconds": round(time.perf_counter() - start, 2)}
     return attributor

@@ -251,7 +251,7 @@ def _package_dir(package: str) -> Path | None:
 @functools.lru_cache(maxsize=1)
 def _photos() -> tuple[tuple[str, np.ndarray], ...]:
     """The shipped photographs that are on disk, as uint8 grey (H, W) or RGB (H, W, 3)."""
-    from PIL import Image
+    from genlab.provenance.images import read_image
 
     found = []
     for package, name in PHOTOS:
@@ -259,9 +259,7 @@ def _photos() -> tuple[tuple[str, np.ndarray], ...]:
         path = folder / name if folder is not None else None
         if path is None or not path.is_file():
             continue
-        with Image.open(path) as img:
-            grey = img.mode in ("1", "L", "I", "I;16", "F")
-            pixels = np.asarray(img.convert("L" if grey else "RGB"), dtype=np.uint8).copy()
+        pixels = read_image(path)
         pixels.setflags(write=False)
         found.append((name.split(".")[0], pixels))
     return tuple(found)

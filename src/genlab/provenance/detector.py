@@ -26,7 +26,8 @@ import torch
 from torch import nn
 
 from genlab.gan.checkpoint import load_module
-from genlab.provenance.features import grey_batch, spectral_features
+from genlab.provenance.features import grey_batch, grey_batch_of_size, spectral_features
+from genlab.provenance.images import from_unit, to_unit
 
 __all__ = [
     "AUTO_KIND",
@@ -34,9 +35,11 @@ __all__ = [
     "Detector",
     "ForensicNet",
     "anneal",
+    "budget_spent",
     "check_meta",
     "jpeg_copies",
     "load_detector",
+    "meta_size",
     "net_input",
     "random_blur_resize",
     "random_degrade",
@@ -88,7 +91,7 @@ class ForensicNet(nn.Module):
 
 def net_input(pixels: np.ndarray) -> torch.Tensor:
     """uint8 (n, H, W) to float32 (n, 1, H, W) in [-1, 1] (what the augmentation works on)."""
-    return torch.from_numpy(pixels.astype(np.float32)[:, None] / 127.5 - 1.0)
+    return torch.from_numpy(to_unit(pixels))
 
 
 def with_dark_channel(x: torch.Tensor) -> torch.Tensor:
@@ -149,15 +152,18 @@ def random_degrade(pixels: np.ndarray, rng: np.random.Generator, p: float = 0.5)
     if pick.any():
         out[pick] = jpeg_copies(pixels[pick], rng)
     gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
-    x = random_blur_resize(net_input(out), gen, p)
-    return np.rint((x[:, 0].numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8)
+    return from_unit(random_blur_resize(net_input(out), gen, p).numpy())
 
 
-def anneal(opt: torch.optim.Optimizer, lr: float, start: float, seconds: float, step: int,
-           steps: int | None) -> None:
-    """Cosine learning-rate decay over the budget (exactly `steps`, else `seconds` of wall
-    clock since `start`), down to 5% of `lr`: a short run ends converged, not mid-stride."""
-    done = step / steps if steps is not None else (time.perf_counter() - start) / seconds
+def budget_spent(step: int, steps: int | None, start: float, seconds: float) -> float:
+    """The share of a training budget used: `step` of exactly `steps` when given, else the
+    wall clock since `start` over `seconds` (≥ 1: stop)."""
+    return step / steps if steps is not None else (time.perf_counter() - start) / seconds
+
+
+def anneal(opt: torch.optim.Optimizer, lr: float, done: float) -> None:
+    """Cosine learning-rate decay over the budget (`done` = `budget_spent`), down to 5% of
+    `lr`: a short run ends converged, not mid-stride."""
     factor = 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(max(done, 0.0), 1.0)))
     for group in opt.param_groups:
         group["lr"] = lr * factor
@@ -179,10 +185,7 @@ class Detector:
     def score(self, images: np.ndarray | list[np.ndarray], batch_size: int = 256) -> np.ndarray:
         """P(fake) per image (float64, n): uint8 (n, H, W) or a list of uint8 images of the
         training size (colour is made grey)."""
-        x = grey_batch(images)
-        if x.shape[1:] != self.size:
-            raise ValueError(f"images are {x.shape[1]}×{x.shape[2]} but this detector was "
-                             f"trained on {self.size[0]}×{self.size[1]}")
+        x = grey_batch_of_size(images, self.size, "detector")
         if self.kind == "spectral":
             assert self.mean is not None and self.scale is not None and self.coef is not None
             z = (spectral_features(x) - self.mean) / self.scale
@@ -231,14 +234,14 @@ def load_detector(path: Path | str) -> Detector:
         except json.JSONDecodeError as err:
             raise ValueError(f"{path} is not a genlab detector (bad JSON: {err})") from err
         check_meta(meta, path, FORMAT, FORMAT_VERSION)
-        return Detector("spectral", _size(meta), None, np.asarray(meta["mean"], float),
+        return Detector("spectral", meta_size(meta), None, np.asarray(meta["mean"], float),
                         np.asarray(meta["scale"], float), np.asarray(meta["coef"], float),
                         float(meta["intercept"]), dict(meta.get("info", {})))
     tensors, meta = read_safetensors(path)
     check_meta(meta, path, FORMAT, FORMAT_VERSION)
     net = ForensicNet(1, int(meta["width"]))
     load_module(net, "net", tensors, path)
-    return Detector("cnn", _size(meta), net.eval(), info=dict(meta.get("info", {})))
+    return Detector("cnn", meta_size(meta), net.eval(), info=dict(meta.get("info", {})))
 
 
 def read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -266,7 +269,8 @@ def check_meta(meta: dict[str, Any], path: Path, kind: str, version: int) -> Non
                          f"reads up to {version}")
 
 
-def _size(meta: dict[str, Any]) -> tuple[int, int]:
+def meta_size(meta: dict[str, Any]) -> tuple[int, int]:
+    """The (height, width) a model file was trained on."""
     h, w = meta["size"]
     return int(h), int(w)
 
@@ -302,8 +306,8 @@ def _train_cnn(real: np.ndarray, fake: np.ndarray, seed: int, seconds: float,
     net = ForensicNet(1, width)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     half = batch_size // 2
-    while (step < steps) if steps is not None else (time.perf_counter() - start < seconds):
-        anneal(opt, 1e-3, start, seconds, step, steps)
+    while (done := budget_spent(step, steps, start, seconds)) < 1:
+        anneal(opt, 1e-3, done)
         idx = torch.cat([torch.randint(0, len(real), (half,), generator=gen),
                          torch.randint(len(real), len(images), (half,), generator=gen)])
         batch = clean[idx]

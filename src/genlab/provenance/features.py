@@ -13,11 +13,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from genlab.provenance.watermark import LUMA
+
 __all__ = [
     "as_float",
     "dark_stretch",
     "dct_spectrum",
     "grey_batch",
+    "grey_batch_of_size",
     "noise_residual",
     "radial_spectrum",
     "spectral_features",
@@ -43,7 +46,7 @@ def grey_batch(images: np.ndarray | Sequence[np.ndarray], name: str = "images") 
         if x.dtype != np.uint8:
             raise ValueError(f"{name}[{i}] must be uint8 pixels, got {x.dtype}")
         if x.ndim == 3 and x.shape[-1] == 3:
-            x = np.rint(x @ np.array([0.299, 0.587, 0.114])).clip(0, 255).astype(np.uint8)
+            x = np.rint(x @ LUMA).clip(0, 255).astype(np.uint8)
         if x.ndim != 2:
             raise ValueError(f"{name}[{i}] must be (H, W) or (H, W, 3), got shape {x.shape}")
         if x.shape != np.shape(out[0] if out else x):
@@ -51,6 +54,16 @@ def grey_batch(images: np.ndarray | Sequence[np.ndarray], name: str = "images") 
                              f"{name}[{i}] is {x.shape}")
         out.append(x)
     return np.stack(out)
+
+
+def grey_batch_of_size(images: np.ndarray | Sequence[np.ndarray], size: tuple[int, int],
+                       model: str) -> np.ndarray:
+    """`grey_batch`, refusing images of another size than the `model` was trained on."""
+    x = grey_batch(images)
+    if x.shape[1:] != tuple(size):
+        raise ValueError(f"images are {x.shape[1]}×{x.shape[2]} but this {model} was trained "
+                         f"on {size[0]}×{size[1]}")
+    return x
 
 
 def as_float(images: np.ndarray) -> np.ndarray:

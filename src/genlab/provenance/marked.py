@@ -3,19 +3,19 @@
 Fernandez et al. 2023 fine-tune a generator until a fixed watermark decoder reads a chosen
 message in everything it makes. Here the decoder is the post-hoc watermark's own
 (`watermark.detect`), written again in torch so that it has gradients (`ChipReader`, tested
-equal to the numpy one): G's step adds `weight` · a hinge that pushes each chip's coordinate
-to its bit's side of zero (the "sign" readout: a smooth generator cannot put every sample on
-the post-hoc mark's quantisation lattice, but it can push coordinates to a side) to its
-adversarial loss, while D — still training — keeps the samples real. The samples pass
-through uint8 rounding and, half of the time, JPEG (straight-through: the attack forward,
-identity backward) so the mark survives both. `watermark_generator` starts from a trained run
+equal to the numpy one): G learns `weight` · a hinge that pushes each chip's coordinate to
+its bit's side of zero (the "sign" readout: a smooth generator cannot put every sample on the
+post-hoc mark's quantisation lattice, but it can push coordinates to a side) plus `anchor` ·
+the MSE to the frozen source generator on the same noise; D does not play (real images carry
+no mark, so a D would teach G to remove it). The samples pass through uint8 rounding and,
+half of the time, JPEG (straight-through: the attack forward, identity backward) so the mark
+survives both. `watermark_generator` starts from a trained run
 (its EMA generator) and continues it in a new run folder: checkpoints, exact resume, EMA and
 the NaN guard come from `genlab.gan.train`.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,18 +131,16 @@ def _straight_through_jpeg(images: torch.Tensor, quality: int, rng: np.random.Ge
                            ) -> torch.Tensor:
     """Round to uint8 and, for a random half of the batch, JPEG-compress: the attack in the
     forward pass, the identity in the backward pass."""
-    from PIL import Image
+    from genlab.provenance.attacks import jpeg
 
     pixels = ((images.detach().float().clamp(-1, 1) + 1.0) * 127.5).round()
     attacked = pixels.clone()
     channels = pixels.shape[1]
     for i in np.flatnonzero(rng.random(pixels.shape[0]) < 0.5):
         array = pixels[i].permute(1, 2, 0).cpu().numpy().astype(np.uint8)
-        buffer = io.BytesIO()
-        Image.fromarray(array[..., 0] if channels == 1 else array).save(
-            buffer, format="JPEG", quality=quality)
-        back = np.asarray(Image.open(buffer), dtype=np.float32).reshape(array.shape)
-        attacked[i] = torch.from_numpy(back).permute(2, 0, 1).to(pixels.device)
+        back = jpeg(array[..., 0] if channels == 1 else array, quality)
+        attacked[i] = torch.from_numpy(back.astype(np.float32).reshape(array.shape)).permute(
+            2, 0, 1).to(pixels.device)
     target = attacked / 127.5 - 1.0
     return images + (target - images).detach()
 

@@ -67,13 +67,20 @@ def memorization_scores(generated: ArrayLike, train: ArrayLike,
     included, so the ratio lies in [0, 1]; 0 is an exact copy. A sample whose n nearest are
     all at distance 0 scores 0.
     """
+    return _carlini(generated, train, n_neighbours)[0]
+
+
+def _carlini(generated: ArrayLike, train: ArrayLike, n_neighbours: int
+             ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(Carlini et al.'s ratios, distance to the nearest training row) of each generated row:
+    one neighbour search gives both."""
     g, t = _as_features("generated", generated, 1), _as_features("train", train, 2)
     _same_dim(g, t, ("generated", "train"))
     if n_neighbours < 2:
         raise ValueError(f"n_neighbours must be >= 2, got {n_neighbours}")
     found = nearest_neighbours(g, t, k=min(n_neighbours, t.shape[0])).distances
     mean = found.mean(axis=1)
-    return np.divide(found[:, 0], mean, out=np.zeros_like(mean), where=mean > 0)
+    return np.divide(found[:, 0], mean, out=np.zeros_like(mean), where=mean > 0), found[:, 0]
 
 
 def memorization_rate(generated: ArrayLike, train: ArrayLike, alpha: float = ALPHA,
@@ -288,9 +295,8 @@ def score_run(run: Path | str, n: int = 2000, heldout: str = "auto", space: str 
     assert sets.heldout is not None
     images = sample(sets.generator, n, seed=seed).clamp(-1, 1)
     g, t, p = embed(images, space), embed(sets.train, space), embed(sets.heldout, space)
-    scores = memorization_scores(g, t, n_neighbours)
+    scores, nn_g = _carlini(g, t, n_neighbours)
     test = data_copying_test(t, p, g, cells=cells, min_generated=min_generated, seed=seed)
-    nn_g = nearest_neighbours(g, t).distances[:, 0]
     nn_p = nearest_neighbours(p, t).distances[:, 0]
     return {
         "run": str(run), "space": space, "n_samples": n, "n_train": int(t.shape[0]),
