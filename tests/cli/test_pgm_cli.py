@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -134,6 +135,37 @@ def test_solve_labels_exact_and_approximate_answers(tmp_path: Path) -> None:
     assert abs(approx["log10_Z"] - pr["log10_Z"]) < 0.05  # Bethe is close on a weak ring
     bad = runner.invoke(app, ["pgm", "solve", str(model), "--task", "PR", "--method", "magic"])
     assert bad.exit_code == 2 and "method" in bad.output
+
+
+def test_solve_by_the_integer_program(tmp_path: Path) -> None:
+    """`--method ilp` proves the MAP of a loopy model and writes the contraction's answer;
+    it answers MAP only, and says so for the other tasks."""
+    import json
+
+    import numpy as np
+
+    from genlab.pgm.factor import Factor
+    from genlab.pgm.models import FactorGraph
+
+    rng = np.random.default_rng(3)
+    names = [f"x{i}" for i in range(6)]
+    factors = [Factor([x, y], np.exp(rng.normal(0, 2, (3, 3))))
+               for x, y in itertools.combinations(names, 2)]
+    model = tmp_path / "clique.uai"
+    write_uai(FactorGraph(factors), model)
+    runs = {}
+    for method in ("exact", "ilp"):
+        out = tmp_path / f"{method}.MAP"
+        result = runner.invoke(app, ["pgm", "solve", str(model), "--task", "MAP", "--method",
+                                     method, "--json", "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        runs[method] = json.loads(result.output), read_uai_result(out)[1]
+    record, values = runs["ilp"]
+    assert record["exact"] is True and record["label"] == "proven optimal"
+    assert record["method"] == "ilp" and list(values) == list(runs["exact"][1])
+    assert abs(record["log_score"] - runs["exact"][0]["log_score"]) < 1e-9
+    wrong = runner.invoke(app, ["pgm", "solve", str(model), "--task", "MAR", "--method", "ilp"])
+    assert wrong.exit_code != 0 and "MAP only" in wrong.output
 
 
 def test_solve_matches_uai2014_reference(tmp_path: Path) -> None:

@@ -192,9 +192,10 @@ def solve(
     out: Path | None = typer.Option(None, "--out", "-o", help="Result file (default MODEL.TASK)."),
     method: str = typer.Option(
         "auto", help="auto: exact when the contraction fits the memory budget, else "
-        "approximate (MAP: branch and bound, proven optimal when it finishes); exact: "
-        "contraction only (fails when too wide); search: MAP by branch and bound; "
-        "approximate: loopy BP (MAP: max-product BP + local search)."),
+        "approximate (MAP: search, proven optimal when it finishes); exact: contraction only "
+        "(fails when too wide); search: MAP by branch and cut on the integer program, then "
+        "branch and bound; ilp: MAP by the integer program alone; approximate: loopy BP "
+        "(MAP: max-product BP + local search)."),
     time_limit: float = typer.Option(
         60.0, "--time-limit", help="Seconds an approximate method may run."),
     planner: str = PLANNER_OPT,

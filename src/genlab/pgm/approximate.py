@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,13 +254,15 @@ def _bethe_log_z(graph: FactorGraph, evidence: dict[str, int], options: dict[str
     return LogZ(result.log_partition, exact=False, method="loopy", report=result.report)
 
 
-MAP_METHODS = ("auto", "contract", "search", "approximate")
+MAP_METHODS = ("auto", "contract", "search", "ilp", "approximate")
 
 
 def map_assignment(engine: ExactInference, evidence: Any, columns: Sequence[str] | None,
                    method: str, options: dict[str, Any]) -> MapResult:
-    """MAP by the exact max-product contraction, by branch and bound (exact when it finishes,
-    started from the approximate answer), or by max-product BP + local search."""
+    """MAP by the exact max-product contraction, by search (the integer program, then branch
+    and bound from the approximate answer: exact when either proves it), by the integer
+    program alone, or by max-product BP + local search."""
+    from genlab.pgm.ilp import ilp_map
     from genlab.pgm.mpe import approximate_map, searched_map
 
     method, options = _choose(engine, evidence, columns, "map_assignment", method, MAP_METHODS,
@@ -268,7 +270,9 @@ def map_assignment(engine: ExactInference, evidence: Any, columns: Sequence[str]
     if method == "contract":
         return engine.map_assignment(evidence, columns=columns)
     graph = engine.graph
-    solve = searched_map if method == "search" else approximate_map
+    solvers: dict[str, Callable[..., Any]] = {"search": searched_map, "ilp": ilp_map,
+                                              "approximate": approximate_map}
+    solve = solvers[method]
     results = [solve(graph, row, **options) for row in evidence_rows(graph, evidence, columns)]
     if not batched_evidence(evidence):
         return results[0]

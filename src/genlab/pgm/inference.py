@@ -781,12 +781,13 @@ def map_assignment(
 ) -> MapResult:
     """Jointly most probable assignment (MPE) and its log probability.
 
-    `method`: "contract" (exact max-product contraction), "search" (branch and bound started
-    from the approximate answer: proven optimal when it finishes, else bounded),
-    "approximate" (max-product loopy BP decoded, then improved by local search), or "auto":
-    contract when the plan fits the memory (and time) budget, else search with an
-    `ApproximationWarning`. `options`: `time_limit`, `damping`, ... The result's `exact` says
-    whether the optimum is proven.
+    `method`: "contract" (exact max-product contraction), "search" (branch and cut on the
+    local-polytope integer program, then, if that leaves a gap, branch and bound started from
+    the best assignment found: proven optimal when either finishes, else bounded), "ilp" (the
+    integer program alone), "approximate" (max-product loopy BP decoded, then improved by
+    local search), or "auto": contract when the plan fits the memory (and time) budget, else
+    search with an `ApproximationWarning`. `options`: `time_limit`, `damping`, ... The
+    result's `exact` says whether the optimum is proven.
     """
     from genlab.pgm import approximate
 

@@ -47,6 +47,7 @@ class SearchReport:
     best: float
     stopped: str
     shift: ShiftReport | None = None
+    ilp: Any = None  # the integer program's IlpReport when one ran before the search
 
     @property
     def gap(self) -> float:
@@ -56,9 +57,10 @@ class SearchReport:
         state = "proven optimal" if self.proven else \
             f"stopped by the {self.stopped} (gap {self.gap:.4g} in log score)"
         shift = f" after {self.shift.sweeps} MPLP sweeps" if self.shift else ""
+        before = f"; before it, {self.ilp.describe()}" if self.ilp is not None else ""
         return (f"branch and bound with a mini-bucket heuristic (i-bound {self.ibound}"
                 f"{shift}): {state}; {self.nodes} nodes, {self.seconds:.2f} s; root bound "
-                f"{self.root_bound:.6g}")
+                f"{self.root_bound:.6g}{before}")
 
 
 def _combine(items: list[Table], cards: np.ndarray) -> Table:

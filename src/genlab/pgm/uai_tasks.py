@@ -39,7 +39,7 @@ def load_uai_problem(
     return model, ev
 
 
-METHODS = ("auto", "exact", "search", "approximate")
+METHODS = ("auto", "exact", "search", "ilp", "approximate")
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,9 @@ def solve_uai(engine: ExactInference, task: str, evidence: dict[str, int],
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     options = {} if time_limit is None else {"time_limit": float(time_limit)}
     variables = engine.graph.variables
-    if method == "search" and task != "MAP":
-        raise ValueError("method 'search' (branch and bound) answers MAP only")
-    names = {"exact": "contract" if task == "MAP" else "exact", "search": "search",
+    if method in ("search", "ilp") and task != "MAP":
+        raise ValueError(f"method {method!r} (a search for the optimum) answers MAP only")
+    names = {"exact": "contract" if task == "MAP" else "exact", "search": "search", "ilp": "ilp",
              "approximate": "approximate" if task == "MAP" else "loopy", "auto": "auto"}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", approx.ApproximationWarning)
