@@ -67,7 +67,7 @@ def _checked(seconds: float) -> str:
         "Hellinger error 0.074 → < 1e-8 with two clamped)."
         + f"\n\nlog Z: exact {exact_z:.4f}; Bethe (loopy BP) {float(bethe):.4f}; importance "
         f"sampling {float(sampled):.4f}, 95% interval [{low:.4f}, {high:.4f}]\n\n"
-        f"MAP: contraction {best.log_probability:.4f}; branch and bound "
+        f"MAP: contraction {best.log_probability:.4f}; search "
         f"{found.log_probability:.4f} — {found.report.describe()}"
     )
 

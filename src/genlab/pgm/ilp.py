@@ -72,8 +72,8 @@ class _Program:
 
 def local_polytope_size(graph: FactorGraph, evidence: Mapping[str, int]) -> int:
     """The number of columns the program for `graph` given `evidence` (state indices) would
-    have: one per state of each free variable in some factor plus one per entry of each factor over two or more free
-    variables — what decides whether it is worth building."""
+    have: one per state of each free variable in some factor, plus one per entry of each
+    factor over two or more free variables — what decides whether it is worth building."""
     free = {v for f in graph.factors for v in f.variables if v not in evidence}
     total = sum(graph.card(v) for v in free)
     for f in graph.factors:

@@ -1,8 +1,10 @@
 """MAP (MPE) when the max-product contraction does not fit: max-product loopy BP decoded by
-per-variable argmax, then improved by local search (iterated conditional modes).
+per-variable argmax, then improved by local search (iterated conditional modes) and
+large-neighbourhood search — real assignments with their true log score, `exact=False`.
 
-The answer is a real assignment with its true log score, but nothing proves it optimal, so
-the result says `exact=False`.
+`searched_map` is the portfolio `method="search"` runs: the integer program (`ilp`), which
+proves most real models outright, then these heuristics and the mini-bucket branch and bound
+(`search`) from the best assignment they find, with the tighter of the two bounds.
 """
 
 from __future__ import annotations
