@@ -64,10 +64,9 @@ def test_the_program_has_the_size_it_announces() -> None:
         for evidence in ({}, {v: 0}):
             program = _program(model, evidence)
             # a binary pair takes one column, not four; nothing else is smaller without zeros
-            pairs = sum(1 for f in model.factors if f.table.shape == (2, 2)
-                        and v not in f.variables)
-            bound = local_polytope_size(model, evidence)
-            assert bound - 3 * pairs <= program.cost.size <= bound
+            kept, _ = model.log_factors(evidence)
+            pairs = sum(1 for _, _, table in kept if table.shape == (2, 2))
+            assert program.cost.size == local_polytope_size(model, evidence) - 3 * pairs
             assert program.n_variables == len({name for name, _ in program.states})
 
 

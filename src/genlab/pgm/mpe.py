@@ -22,9 +22,10 @@ from genlab.pgm.loopy import BPBacked, BPReport, LoopyBP
 from genlab.pgm.models.factor_graph import FactorGraph
 from genlab.pgm.sampling import conditional_logits, conditional_tables
 
-BP_SHARE, LNS_UNTIL = 0.15, 0.4  # of the time limit: BP + local search, then LNS until 40%
-ILP_UNTIL = 0.6  # the integer program's share; Grids_28 and ProteinFolding_11 take 20–32 s
-LNS_AFTER_ILP = 0.85  # of the time the program leaves: its bound beats the mini-bucket's
+ILP_UNTIL = 0.6  # of the time limit: the integer program (Grids_28 and ProteinFolding_11
+# take 17–20 s to prove); of the time it leaves: BP + local search for 15%, tabu search until
+# 35% (it stops sooner when it stalls), large-neighbourhood search until 80%, branch and bound
+BP_SHARE, TABU_UNTIL, LNS_UNTIL = 0.15, 0.35, 0.8
 NEIGHBOURHOOD_MEMORY = 1 << 28  # bytes one neighbourhood's exact MAP may use (steps stay quick)
 
 __all__ = ["ApproximateMapReport", "approximate_map", "local_search", "neighbourhood_search",
@@ -189,6 +190,96 @@ def neighbourhood_search(graph: FactorGraph, assignment: Mapping[str, int],
     return current, steps, moves
 
 
+HARD = 1e9  # tabu search's penalty per zero factor: it leaves impossible states first
+
+
+def tabu_search(graph: FactorGraph, assignment: Mapping[str, int], free: list[str],
+                deadline: float, seed: int = 0, max_steps: int | None = None,
+                patience: int | None = None) -> tuple[dict[str, int], int, int]:
+    """Tabu search (Glover 1989; TabuCol, Hertz & de Werra 1987, for colourings): at every
+    step move the one free variable to the state that scores best, even when that is worse,
+    and forbid moving it back for a random tenure, so the search walks out of the local
+    optima where conditional modes and small neighbourhoods stop; a forbidden move that
+    beats the best score so far is allowed. Each variable's conditional scores are kept up
+    to date factor by factor. Stops at the deadline, after `max_steps`, or `patience` steps
+    (default 20,000 + 20 per variable) without a new best. Returns the best assignment seen
+    (its score never below the start's), the steps taken and how many improved on the best."""
+    index = {v: i for i, v in enumerate(graph.variables)}
+    n = len(index)
+    cards = np.array([graph.card(v) for v in graph.variables], dtype=np.intp)
+    x = np.array([int(assignment[v]) for v in graph.variables], dtype=np.intp)
+    movable = np.zeros((n, int(cards.max())), dtype=bool)
+    for v in free:
+        movable[index[v], :cards[index[v]]] = True
+    with np.errstate(divide="ignore"):
+        factors = [([index[v] for v in f.variables], np.log(f.table)) for f in graph.factors
+                   if len(f.variables) > 0]
+    score = np.zeros(movable.shape)  # each variable's log score by state, the others fixed
+    zeros = np.zeros(movable.shape, dtype=np.int64)  # and how many factors are zero there
+    member: list[list[tuple[int, int]]] = [[] for _ in range(n)]  # (factor, axis)
+    parts: dict[tuple[int, int], np.ndarray] = {}
+
+    def part(f: int, axis: int) -> np.ndarray:
+        scope, table = factors[f]
+        at = tuple(slice(None) if a == axis else x[u] for a, u in enumerate(scope))
+        return table[at]
+
+    def add(v: int, vec: np.ndarray, sign: int) -> None:
+        dead = np.isinf(vec)
+        score[v, :vec.size] += sign * np.where(dead, 0.0, vec)
+        zeros[v, :vec.size] += sign * dead
+
+    for f, (scope, _) in enumerate(factors):
+        for axis, u in enumerate(scope):
+            member[u].append((f, axis))
+            parts[f, axis] = part(f, axis)
+            add(u, parts[f, axis], 1)
+    rng = np.random.default_rng(seed)
+    tabu = np.zeros(movable.shape, dtype=np.int64)
+    rows = np.arange(n)
+
+    current = best = 0.0  # the score relative to the start's
+    best_x = x.copy()
+    tenure = 10 + n // 20
+    step = improved = last = 0
+    patience = 20_000 + 20 * n if patience is None else int(patience)
+    while (max_steps is None or step < max_steps) and time.perf_counter() < deadline \
+            and step - last < patience:
+        step += 1
+        table = score - HARD * zeros
+        delta = np.where(movable, table - table[rows, x][:, None], -np.inf)
+        delta[rows, x] = -np.inf
+        if not np.isfinite(delta.max()):
+            break  # no variable can move
+        allowed = (tabu <= step) | (current + delta > best + 1e-9)  # aspiration
+        if not allowed[np.isfinite(delta)].any():  # all tabu (tiny models): skip ahead
+            step = int(tabu[np.isfinite(delta)].min())
+            continue
+        delta = np.where(allowed, delta, -np.inf)
+        top = delta.max()
+        v, k = divmod(int(rng.choice(np.flatnonzero(delta == top))), delta.shape[1])
+        old = x[v]
+        x[v] = k
+        current += float(top)
+        tabu[v, old] = step + tenure + int(rng.integers(tenure))
+        for f, axis in member[v]:  # the other variables of v's factors see its new state
+            scope = factors[f][0]
+            for a, u in enumerate(scope):
+                if a != axis:
+                    add(u, parts[f, a], -1)
+                    parts[f, a] = part(f, a)
+                    add(u, parts[f, a], 1)
+        if current > best + 1e-9:
+            best, best_x = current, x.copy()
+            improved, last = improved + 1, step
+    found = dict(assignment)
+    found.update({v: int(best_x[index[v]]) for v in free})
+    start = graph.log_score(assignment)
+    if graph.log_score(found) < start:  # rounding in the running score: keep the start
+        found = dict(assignment)
+    return found, step, improved
+
+
 def searched_map(graph: FactorGraph, evidence: Mapping[str, Any] | None = None, *,
                  time_limit: float | None = 60.0, node_limit: int | None = None,
                  ibound: int | None = None, max_entries: int = 1 << 24,
@@ -196,8 +287,9 @@ def searched_map(graph: FactorGraph, evidence: Mapping[str, Any] | None = None, 
     """MAP, exact when some search proves it: first branch and cut on the local-polytope
     integer program (`ilp_map`, for up to 60% of the time; it proves the UAI Promedas,
     Segmentation and several Grids problems); when that does not close the gap, max-product
-    BP and local search, large-neighbourhood search, then mini-bucket branch and bound from
-    the best assignment found, with the tighter of the two bounds. `ilp=False` (or a program
+    BP and local search, tabu search (far better on colouring-like models: wcsp_15),
+    large-neighbourhood search (better on grids), then mini-bucket branch and bound from the
+    best assignment found, with the tighter of the two bounds. `ilp=False` (or a program
     over `ilp.MAX_COLUMNS`) leaves the integer program out."""
     from genlab.pgm.ilp import MAX_COLUMNS, ilp_map, local_polytope_size
     from genlab.pgm.search import branch_and_bound
@@ -219,9 +311,10 @@ def searched_map(graph: FactorGraph, evidence: Mapping[str, Any] | None = None, 
     if program is not None and program.log_probability > first.log_probability:
         incumbent = dict(program.assignment)
     free = [v for v in graph.variables if v not in clamp]
-    until = LNS_UNTIL if program is None else LNS_AFTER_ILP
+    start_rest = t0 + budget - rest
+    incumbent, _, _ = tabu_search(graph, incumbent, free, start_rest + TABU_UNTIL * rest)
     incumbent, _, _ = neighbourhood_search(graph, incumbent, free,
-                                           t0 + (budget - rest) + until * rest)
+                                           start_rest + LNS_UNTIL * rest)
     left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - t0))
     start = incumbent if np.isfinite(graph.log_score(incumbent)) else None
     found = branch_and_bound(graph, evidence, time_limit=left, node_limit=node_limit,
