@@ -158,3 +158,24 @@ def test_ilp_matches_the_contraction_on_the_uai_map_problems_it_solves() -> None
         else:
             assert found.log_probability <= exact.log_probability + 1e-6 <= found.bound + 1e-5
     assert solved >= 1
+
+
+def test_a_program_stopped_before_any_assignment_still_lends_its_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """When HiGHS runs out of time before it finds an assignment, the search portfolio goes
+    on without one but keeps the program's dual bound where it is the tighter."""
+    import genlab.pgm.ilp as ilp
+
+    model = spin_glass(8, 1)
+    optimum = map_assignment(model, method="contract").log_probability
+    report = ilp.IlpReport(False, 0.1, 1, 1, 0, optimum + 0.5, -math.inf, "time limit reached")
+
+    def no_assignment(*args: object, **kwargs: object) -> None:
+        raise ilp.NoAssignment("stopped", report)
+
+    monkeypatch.setattr(ilp, "ilp_map", no_assignment)
+    found = searched_map(model, time_limit=3, node_limit=1, ibound=1)  # B&B cannot prove
+    assert found.report.ilp is report and not found.exact
+    assert found.report.root_bound > optimum + 0.5  # the mini-bucket bound is the looser
+    assert found.bound == pytest.approx(optimum + 0.5)
+    assert found.log_probability <= optimum + 1e-9

@@ -27,7 +27,7 @@ import numpy as np
 from genlab.pgm.errors import ZeroEvidenceError
 from genlab.pgm.models.factor_graph import FactorGraph
 
-__all__ = ["MAX_COLUMNS", "IlpReport", "ilp_map", "local_polytope_size"]
+__all__ = ["MAX_COLUMNS", "IlpReport", "NoAssignment", "ilp_map", "local_polytope_size", "meets"]
 
 MAX_COLUMNS = 4_000_000  # larger programs are not built (about 1 GiB of constraint matrix)
 _PROOF_TOLERANCE = 1e-6  # HiGHS's absolute gap for "optimal"; the bound is widened by it
@@ -57,6 +57,14 @@ class IlpReport:
         return (f"integer program over the local polytope (HiGHS branch and cut, "
                 f"{self.rows} rows × {self.columns} columns): {state}; {self.nodes} nodes, "
                 f"{self.seconds:.2f} s")
+
+
+class NoAssignment(TimeoutError):
+    """The time ran out before HiGHS found any assignment; `report` still has its bound."""
+
+    def __init__(self, message: str, report: IlpReport) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass
@@ -168,7 +176,8 @@ def ilp_map(graph: FactorGraph, evidence: Mapping[str, Any] | None = None, *,
     """The MAP of `graph` given `evidence` by branch and cut on the local-polytope integer
     program (a `MapResult`): `exact` when HiGHS proves it optimal, else the best assignment
     it found in time, with its dual bound. Raises ZeroEvidenceError when no assignment has
-    positive probability, ValueError when the program would exceed MAX_COLUMNS columns."""
+    positive probability, ValueError when the program would exceed MAX_COLUMNS columns,
+    NoAssignment (a TimeoutError) when the time ran out before any assignment was found."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import csr_matrix
 
@@ -200,26 +209,33 @@ def ilp_map(graph: FactorGraph, evidence: Mapping[str, Any] | None = None, *,
     if result.status == 2:  # infeasible: every assignment meets a zero
         raise ZeroEvidenceError("ilp_map: no assignment has positive probability given the "
                                 "evidence (the integer program is infeasible)")
+    dual = getattr(result, "mip_dual_bound", None)
+    bound = -float(dual) + program.constant + _PROOF_TOLERANCE \
+        if dual is not None and np.isfinite(dual) else math.inf
+    nodes = int(getattr(result, "mip_node_count", 0) or 0)
     if result.x is None:
-        raise TimeoutError(f"ilp_map: HiGHS found no assignment in the time given "
-                           f"({result.message})")
+        report = IlpReport(False, time.perf_counter() - t0, program.n_rows, n_cols, nodes,
+                           bound, -math.inf, _short(result.message))
+        raise NoAssignment(f"ilp_map: HiGHS found no assignment in the time given "
+                           f"({result.message})", report)
     assignment = dict(clamp)
     chosen = result.x[:n_states] > 0.5
     assignment.update({v: s for (v, s), on in zip(program.states, chosen, strict=True) if on})
     assignment.update({v: 0 for v in graph.variables if v not in assignment})
     ordered = {v: int(assignment[v]) for v in graph.variables}
     score = graph.log_score(ordered)
-    dual = getattr(result, "mip_dual_bound", None)
-    bound = -float(dual) + program.constant + _PROOF_TOLERANCE \
-        if dual is not None and np.isfinite(dual) else math.inf
-    proven = result.status == 0 and bound - score <= 2 * _PROOF_TOLERANCE + \
-        1e-9 * max(1.0, abs(score))
+    proven = result.status == 0 and meets(bound, score)
     bound = score if proven else max(score, bound)
-    report = IlpReport(proven, time.perf_counter() - t0, program.n_rows, n_cols,
-                       int(getattr(result, "mip_node_count", 0) or 0), bound, score,
-                       "optimal" if result.status == 0 else _short(result.message))
+    report = IlpReport(proven, time.perf_counter() - t0, program.n_rows, n_cols, nodes, bound,
+                       score, "optimal" if result.status == 0 else _short(result.message))
     return MapResult(ordered, score, graph.states, exact=proven, method="ilp", bound=bound,
                      report=report)
+
+
+def meets(bound: float, score: float) -> bool:
+    """Whether an upper bound from the program (widened by its tolerance) proves `score`
+    optimal."""
+    return bound - score <= 2 * _PROOF_TOLERANCE + 1e-9 * max(1.0, abs(score))
 
 
 def _short(message: str) -> str:

@@ -1,6 +1,6 @@
 """MAP (MPE) when the max-product contraction does not fit: max-product loopy BP decoded by
-per-variable argmax, then improved by local search (iterated conditional modes) and
-large-neighbourhood search — real assignments with their true log score, `exact=False`.
+per-variable argmax, then improved by local search (iterated conditional modes), tabu search
+and large-neighbourhood search — real assignments with their true log score, `exact=False`.
 
 `searched_map` is the portfolio `method="search"` runs: the integer program (`ilp`), which
 proves most real models outright, then these heuristics and the mini-bucket branch and bound
@@ -291,18 +291,19 @@ def searched_map(graph: FactorGraph, evidence: Mapping[str, Any] | None = None, 
     large-neighbourhood search (better on grids), then mini-bucket branch and bound from the
     best assignment found, with the tighter of the two bounds. `ilp=False` (or a program
     over `ilp.MAX_COLUMNS`) leaves the integer program out."""
-    from genlab.pgm.ilp import MAX_COLUMNS, ilp_map, local_polytope_size
+    from genlab.pgm.ilp import MAX_COLUMNS, NoAssignment, ilp_map, local_polytope_size
     from genlab.pgm.search import branch_and_bound
 
     t0 = time.perf_counter()
     budget = 60.0 if time_limit is None else float(time_limit)
     clamp = graph.encode_evidence(evidence)
-    program = None
+    program, bound = None, None  # the program's answer, and its report (with the bound)
     if ilp and local_polytope_size(graph, clamp) <= MAX_COLUMNS:
         try:
             program = ilp_map(graph, evidence, time_limit=ILP_UNTIL * budget)
-        except TimeoutError:  # no assignment in its time: the other searches go on
-            program = None
+            bound = program.report
+        except NoAssignment as stopped:  # no assignment in its time, but a bound
+            bound = stopped.report
         if program is not None and program.exact:
             return replace(program, method="search")
     rest = budget - (time.perf_counter() - t0)
@@ -319,16 +320,18 @@ def searched_map(graph: FactorGraph, evidence: Mapping[str, Any] | None = None, 
     start = incumbent if np.isfinite(graph.log_score(incumbent)) else None
     found = branch_and_bound(graph, evidence, time_limit=left, node_limit=node_limit,
                              ibound=ibound, max_entries=max_entries, incumbent=start)
-    if program is None or found.exact:
+    if bound is None or found.exact:
         return found
-    return _tighter(found, program.report)
+    return _tighter(found, bound)
 
 
 def _tighter(found: Any, program: Any) -> Any:
     """The search's answer with the integer program's dual bound where it is tighter —
     proven optimal when that bound meets the answer's score."""
+    from genlab.pgm.ilp import meets
+
     bound = min(float(found.bound), program.bound)
-    proven = bound <= found.log_probability + 1e-9 * max(1.0, abs(found.log_probability))
+    proven = meets(bound, found.log_probability)
     report = replace(found.report, ilp=program, proven=proven,
                      bound=found.log_probability if proven else bound)
     return replace(found, exact=proven, bound=report.bound, report=report)
