@@ -29,7 +29,7 @@ from genlab.pgm.models.factor_graph import FactorGraph
 
 __all__ = ["MAX_COLUMNS", "IlpReport", "NoAssignment", "ilp_map", "local_polytope_size", "meets"]
 
-MAX_COLUMNS = 4_000_000  # larger programs are not built (about 1 GiB of constraint matrix)
+MAX_COLUMNS = 4_000_000  # larger programs are not built: the matrix and HiGHS's copies of it
 _PROOF_TOLERANCE = 1e-6  # HiGHS's absolute gap for "optimal"; the bound is widened by it
 
 
