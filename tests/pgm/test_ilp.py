@@ -16,9 +16,7 @@ from genlab.pgm.ilp import _program, ilp_map, local_polytope_size
 from genlab.pgm.models.factor_graph import FactorGraph
 from genlab.pgm.mpe import _tighter, searched_map
 from genlab.pgm.search import branch_and_bound
-from genlab.pgm.testing import brute_map
-from tests.conftest import shared_data
-from tests.pgm.test_search import random_model
+from tests.pgm.test_search import random_map_cases, random_model
 
 
 def spin_glass(n: int, seed: int, card: int = 3) -> FactorGraph:
@@ -35,13 +33,8 @@ def spin_glass(n: int, seed: int, card: int = 3) -> FactorGraph:
 
 
 def test_ilp_equals_brute_force_on_random_models_with_zeros_evidence_and_ties() -> None:
-    rng = np.random.default_rng(5)
     checked = 0
-    for trial in range(150):
-        model = random_model(rng, zeros=trial % 2 == 0, ties=trial % 3 == 0)
-        v = model.variables[int(rng.integers(len(model.variables)))]
-        evidence = {v: int(rng.integers(model.card(v)))} if trial % 4 == 0 else {}
-        _, best = brute_map(model, evidence)
+    for model, evidence, best in random_map_cases(5):
         if best == -math.inf:
             with pytest.raises(ZeroEvidenceError):
                 ilp_map(model, evidence)
@@ -136,28 +129,6 @@ def test_the_tighter_bound_of_the_two_searches_is_kept_and_can_prove() -> None:
     best = branch_and_bound(model, node_limit=50, shift_time=0, incumbent=full.assignment)
     proven = _tighter(best, full.report)
     assert proven.exact and proven.bound == proven.log_probability == pytest.approx(optimum)
-
-
-def test_ilp_matches_the_contraction_on_the_uai_map_problems_it_solves() -> None:
-    from genlab.pgm.inference import ExactInference
-    from genlab.pgm.uai_tasks import load_uai_problem
-
-    folder = shared_data("uai2014", "MAP")
-    solved = 0
-    for path in sorted(folder.glob("*.uai")):
-        model, evidence = load_uai_problem(path)
-        engine = ExactInference(model)
-        plan = engine.plan(list(evidence))
-        if plan.largest_intermediate > 1 << 22 or plan.log2_flops > 30:
-            continue
-        exact = engine.map_assignment(evidence)
-        found = ilp_map(model, evidence, time_limit=10)
-        if found.exact:  # proven optimal must mean optimal
-            assert found.log_probability == pytest.approx(exact.log_probability, abs=1e-6)
-            solved += 1
-        else:
-            assert found.log_probability <= exact.log_probability + 1e-6 <= found.bound + 1e-5
-    assert solved >= 1
 
 
 def test_a_program_stopped_before_any_assignment_still_lends_its_bound(

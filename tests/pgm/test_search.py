@@ -1,10 +1,12 @@
 """MAP by AND/OR branch and bound: equal to brute force on random small models (zeros,
-evidence, ties), never "proven" falsely, bounds that hold when stopped early."""
+evidence, ties), never "proven" falsely, bounds that hold when stopped early; the integer
+program checked against the contraction on the UAI problems beside it; tabu search."""
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -35,15 +37,22 @@ def random_model(rng: np.random.Generator, zeros: bool, ties: bool) -> FactorGra
     return FactorGraph(factors, cards=dict(zip(names, cards, strict=True)))
 
 
-@pytest.mark.parametrize("ibound", [1, 2, None])
-def test_branch_and_bound_equals_brute_force(ibound: int | None) -> None:
-    rng = np.random.default_rng(0 if ibound is None else ibound)
-    checked = 0
-    for trial in range(150):
+def random_map_cases(seed: int, trials: int = 150
+                     ) -> Iterator[tuple[FactorGraph, dict[str, int], float]]:
+    """Small random models (with zeros every other trial, ties every third, one observed
+    variable every fourth) and the brute-force optimum's log score of each."""
+    rng = np.random.default_rng(seed)
+    for trial in range(trials):
         model = random_model(rng, zeros=trial % 2 == 0, ties=trial % 3 == 0)
         v = model.variables[int(rng.integers(len(model.variables)))]
         evidence = {v: int(rng.integers(model.card(v)))} if trial % 4 == 0 else {}
-        _, best = brute_map(model, evidence)
+        yield model, evidence, brute_map(model, evidence)[1]
+
+
+@pytest.mark.parametrize("ibound", [1, 2, None])
+def test_branch_and_bound_equals_brute_force(ibound: int | None) -> None:
+    checked = 0
+    for model, evidence, best in random_map_cases(0 if ibound is None else ibound):
         if best == -math.inf:
             with pytest.raises(ZeroEvidenceError):
                 branch_and_bound(model, evidence, ibound=ibound)
@@ -91,7 +100,9 @@ def test_the_ibound_fits_the_memory_budget() -> None:
     assert result.report.ibound == small and result.report.heuristic_entries <= 2_000
 
 
-def test_search_matches_the_contraction_on_the_uai_map_problems_it_solves() -> None:
+@pytest.mark.parametrize("solver", ["branch and bound", "integer program"])
+def test_search_matches_the_contraction_on_the_uai_map_problems_it_solves(solver: str) -> None:
+    from genlab.pgm.ilp import ilp_map
     from genlab.pgm.inference import ExactInference
     from genlab.pgm.uai_tasks import load_uai_problem
 
@@ -104,7 +115,8 @@ def test_search_matches_the_contraction_on_the_uai_map_problems_it_solves() -> N
         if plan.largest_intermediate > 1 << 22 or plan.log2_flops > 30:
             continue
         exact = engine.map_assignment(evidence)
-        found = branch_and_bound(model, evidence, time_limit=10)
+        search = branch_and_bound if solver == "branch and bound" else ilp_map
+        found = search(model, evidence, time_limit=10)
         if found.exact:  # proven optimal must mean optimal
             assert found.log_probability == pytest.approx(exact.log_probability, abs=1e-6)
             solved += 1
@@ -138,11 +150,7 @@ def test_tabu_search_reaches_the_brute_force_optimum_on_small_models() -> None:
 
     rng = np.random.default_rng(0)
     checked = 0
-    for trial in range(120):
-        model = random_model(rng, zeros=trial % 2 == 0, ties=trial % 3 == 0)
-        v = model.variables[0]
-        evidence = {v: int(rng.integers(model.card(v)))} if trial % 4 == 0 else {}
-        _, best = brute_map(model, evidence)
+    for model, evidence, best in random_map_cases(10, trials=120):
         if best == -math.inf:
             continue
         start = {u: evidence.get(u, int(rng.integers(model.card(u)))) for u in model.variables}
