@@ -91,7 +91,7 @@ def _overview(ctx: TourContext) -> str:
         "* **genlab.pgm** — graphical models as tensor networks: factors are tensors, and the "
         "partition function Z, marginals and MAP are one planned contraction in different "
         "semirings; networks are learned from data (structure search, PC, EM) and sampled; "
-        "where the contraction is too wide, loopy BP, sampling and branch-and-bound MAP answer "
+        "where the contraction is too wide, loopy BP, sampling and MAP search answer "
         "with an honest label; linear-Gaussian networks, Markov chains and HMMs.\n"
         "* **genlab.seq** — a character-level GRU language model, the lecture's RNN as a "
         "directed model, scored against Markov chains in bits per character.\n"

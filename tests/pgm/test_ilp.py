@@ -144,7 +144,9 @@ def test_a_program_stopped_before_any_assignment_still_lends_its_bound(
     def no_assignment(*args: object, **kwargs: object) -> None:
         raise ilp.NoAssignment("stopped", report)
 
-    monkeypatch.setattr(ilp, "ilp_map", no_assignment)
+    import genlab.pgm.mpe as mpe
+
+    monkeypatch.setattr(mpe, "ilp_map", no_assignment)  # the portfolio's reference to it
     found = searched_map(model, time_limit=3, node_limit=1, ibound=1)  # B&B cannot prove
     assert found.report.ilp is report and not found.exact
     assert found.report.root_bound > optimum + 0.5  # the mini-bucket bound is the looser

@@ -27,7 +27,8 @@ import numpy as np
 from genlab.pgm.errors import ZeroEvidenceError
 from genlab.pgm.models.factor_graph import FactorGraph
 
-__all__ = ["MAX_COLUMNS", "IlpReport", "NoAssignment", "ilp_map", "local_polytope_size", "meets"]
+__all__ = ["MAX_COLUMNS", "IlpReport", "NoAssignment", "ProgramTooLarge", "ilp_map",
+           "local_polytope_size", "meets"]
 
 MAX_COLUMNS = 4_000_000  # larger programs are not built: the matrix and HiGHS's copies of it
 _PROOF_TOLERANCE = 1e-6  # HiGHS's absolute gap for "optimal"; the bound is widened by it
@@ -57,6 +58,10 @@ class IlpReport:
         return (f"integer program over the local polytope (HiGHS branch and cut, "
                 f"{self.rows} rows × {self.columns} columns): {state}; {self.nodes} nodes, "
                 f"{self.seconds:.2f} s")
+
+
+class ProgramTooLarge(ValueError):
+    """The program would have more than MAX_COLUMNS columns; it is not built."""
 
 
 class NoAssignment(TimeoutError):
@@ -176,7 +181,8 @@ def ilp_map(graph: FactorGraph, evidence: Mapping[str, Any] | None = None, *,
     """The MAP of `graph` given `evidence` by branch and cut on the local-polytope integer
     program (a `MapResult`): `exact` when HiGHS proves it optimal, else the best assignment
     it found in time, with its dual bound. Raises ZeroEvidenceError when no assignment has
-    positive probability, ValueError when the program would exceed MAX_COLUMNS columns,
+    positive probability, ProgramTooLarge (a ValueError) when the program would exceed
+    MAX_COLUMNS columns,
     NoAssignment (a TimeoutError) when the time ran out before any assignment was found."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import csr_matrix
@@ -187,7 +193,7 @@ def ilp_map(graph: FactorGraph, evidence: Mapping[str, Any] | None = None, *,
     clamp = graph.encode_evidence(evidence)
     size = local_polytope_size(graph, clamp)
     if size > MAX_COLUMNS:
-        raise ValueError(f"ilp_map: the integer program would have {size:,} columns "
+        raise ProgramTooLarge(f"ilp_map: the integer program would have {size:,} columns "
                          f"(limit {MAX_COLUMNS:,}); use method='search' or 'approximate'")
     program = _program(graph, clamp)
     if program.constant == -math.inf:

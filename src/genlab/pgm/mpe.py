@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from genlab.pgm.errors import ContractionTooLarge, ZeroEvidenceError
+from genlab.pgm.ilp import NoAssignment, ProgramTooLarge, ilp_map, meets
 from genlab.pgm.loopy import BPBacked, BPReport, LoopyBP
 from genlab.pgm.models.factor_graph import FactorGraph
 from genlab.pgm.sampling import conditional_logits, conditional_tables
@@ -210,9 +211,8 @@ def tabu_search(graph: FactorGraph, assignment: Mapping[str, int], free: list[st
     movable = np.zeros((n, int(cards.max())), dtype=bool)
     for v in free:
         movable[index[v], :cards[index[v]]] = True
-    with np.errstate(divide="ignore"):
-        factors = [([index[v] for v in f.variables], np.log(f.table)) for f in graph.factors
-                   if len(f.variables) > 0]
+    kept, _ = graph.log_factors({})  # evidence stays put as unmovable variables
+    factors = [([index[v] for v in names], table) for _, names, table in kept]
     score = np.zeros(movable.shape)  # each variable's log score by state, the others fixed
     zeros = np.zeros(movable.shape, dtype=np.int64)  # and how many factors are zero there
     member: list[list[tuple[int, int]]] = [[] for _ in range(n)]  # (factor, axis)
@@ -289,19 +289,20 @@ def searched_map(graph: FactorGraph, evidence: Mapping[str, Any] | None = None, 
     large-neighbourhood search (better on grids), then mini-bucket branch and bound from the
     best assignment found, with the tighter of the two bounds. `ilp=False` (or a program
     over `ilp.MAX_COLUMNS`) leaves the integer program out."""
-    from genlab.pgm.ilp import MAX_COLUMNS, NoAssignment, ilp_map, local_polytope_size
     from genlab.pgm.search import branch_and_bound
 
     t0 = time.perf_counter()
     budget = 60.0 if time_limit is None else float(time_limit)
     clamp = graph.encode_evidence(evidence)
     program, bound = None, None  # the program's answer, and its report (with the bound)
-    if ilp and local_polytope_size(graph, clamp) <= MAX_COLUMNS:
+    if ilp:
         try:
             program = ilp_map(graph, evidence, time_limit=ILP_UNTIL * budget)
             bound = program.report
         except NoAssignment as stopped:  # no assignment in its time, but a bound
             bound = stopped.report
+        except ProgramTooLarge:  # the other searches go on without it
+            pass
         if program is not None and program.exact:
             return replace(program, method="search")
     rest = budget - (time.perf_counter() - t0)
@@ -326,8 +327,6 @@ def searched_map(graph: FactorGraph, evidence: Mapping[str, Any] | None = None, 
 def _tighter(found: Any, program: Any) -> Any:
     """The search's answer with the integer program's dual bound where it is tighter —
     proven optimal when that bound meets the answer's score."""
-    from genlab.pgm.ilp import meets
-
     bound = min(float(found.bound), program.bound)
     proven = meets(bound, found.log_probability)
     report = replace(found.report, ilp=program, proven=proven,

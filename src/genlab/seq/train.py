@@ -204,6 +204,10 @@ def load_lm(path: str | os.PathLike[str]) -> tuple[CharLM, Alphabet, dict[str, A
     return model.eval(), Alphabet(meta["alphabet"]), meta
 
 
+RESUME_KEEPS = ("out", "steps", "minutes", "threads", "resume", "checkpoint_minutes",
+                "keep_checkpoints", "log_every", "progress")  # the invocation's, not the run's
+
+
 def _build(config: LMTrainConfig, resumed: tuple[dict, dict, Path] | None,
            state: LoopState) -> tuple[Parts, np.ndarray]:
     """Alphabet, network, optimizer (restored exactly when resuming) and the training codes."""
@@ -237,10 +241,8 @@ def _prepare(config: LMTrainConfig) -> tuple[LMTrainConfig, tuple[dict, dict, Pa
     if not found:
         return config, None
     resumed = read_checkpoint(found[-1])
-    keep = ("out", "steps", "minutes", "threads", "resume", "checkpoint_minutes",
-            "keep_checkpoints", "log_every", "progress")  # the invocation's, not the run's
     merged = merge_resumed(config, LMTrainConfig.from_json(resumed[1]["config"]),
-                           LMTrainConfig(), ARCH_KEYS, keep, found[-1])
+                           LMTrainConfig(), ARCH_KEYS, RESUME_KEEPS, found[-1])
     return merged, resumed
 
 

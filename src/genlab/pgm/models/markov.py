@@ -198,9 +198,8 @@ class MarkovChain:
         flat = np.concatenate(codes) if codes else np.zeros(0, np.int64)
         for width in range(top - 1, 0, -1):
             at = starts[lengths >= width]  # each long enough sequence's first window, coded
-            firsts = np.zeros(len(at), dtype=np.int64)
-            for i in range(width):
-                firsts = firsts * chain.n_states + flat[at + i]
+            heads = flat[at + np.arange(width)[:, None]]  # (width, sequences): windows down
+            firsts = _windows(heads, width, chain.n_states)[0]  # axis 0, one per column
             raw.append(raw[-1].shorter(chain.n_states, width, firsts))
         chain._raw = raw[::-1]
         chain._cont = [chain._raw[n + 1].continuation(chain.n_states, n + 1)
