@@ -32,7 +32,8 @@ ARCH_KEYS = ("data", "model", "conditional", "z_dim", "z_std", "img_size", "img_
              "augment", "task", "scale", "l1_weight", "adversarial", "depth",
              "l1_warmup", "text_encoder", "text_dim", "mismatch", "interpolation",
              "match_weight", "diversity_weight", "watermark_key", "watermark_message",
-             "watermark_weight", "watermark_margin", "watermark_anchor", "watermark_source")
+             "watermark_weight", "watermark_margin", "watermark_anchor", "watermark_source",
+             "watermark_reader")
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,12 @@ class TrainConfig:
     watermark_message: str = ""
     watermark_weight: float = 0.0
     watermark_margin: float = 0.0  # how far read statistics are pushed past zero; 0 = the
-    # default (genlab.provenance.marked.DEFAULT_MARGIN)
+    # reader's default (genlab.provenance.marked.DEFAULT_MARGINS)
     watermark_anchor: float = 0.0  # weight of the MSE to the source generator
     watermark_source: str = ""  # the checkpoint the marked generator starts from
+    # the quiet-subspace reader's file (relative to `out` unless absolute); "" = the Fourier
+    # sign readout, which needs no file
+    watermark_reader: str = ""
     model: str = "auto"
     conditional: bool = False
     loss: str = "auto"  # nonsaturating for noise GANs, lsgan for image tasks

@@ -34,13 +34,16 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.stats import binom
 
 from genlab.provenance.attacks import psnr
 from genlab.provenance.codes import bits_to_bytes, bytes_to_bits, rm_decode, rm_encode
+
+if TYPE_CHECKING:
+    from genlab.provenance.quiet import QuietBasis
 
 __all__ = [
     "ANGLES",
@@ -556,7 +559,8 @@ def _detect_signs(y: np.ndarray, plan: SignPlan, message: str | bytes | int
 
 
 def detect(pixels: np.ndarray, key: str, fpr: float = FPR, readout: str = "lattice",
-           message: str | bytes | int | None = None) -> Detection:
+           message: str | bytes | int | None = None, reader: QuietBasis | None = None
+           ) -> Detection:
     """Look for `key`'s watermark; decide at false-positive rate `fpr` (default 1e-6).
 
     readout "lattice" reads `embed`'s marks: the unshifted tile first, then small rotations
@@ -564,7 +568,9 @@ def detect(pixels: np.ndarray, key: str, fpr: float = FPR, readout: str = "latti
     does not decode; the choice uses payload chips only, and the p-value comes from the key's
     64 header bits.
     "sign" reads a watermarked generator's samples (`genlab.provenance.marked`) and needs
-    the `message` it was taught: the p-value counts the read bits that agree with it.
+    the `message` it was taught: the p-value counts the read bits that agree with it. With
+    `reader` (the generator's `QuietBasis`) the bits are read on its quiet subspace, else on
+    the Fourier band.
     A "not detected" is a normal answer, not an error.
     """
     if not isinstance(key, str) or not key:
@@ -573,15 +579,20 @@ def detect(pixels: np.ndarray, key: str, fpr: float = FPR, readout: str = "latti
         raise ValueError(f"fpr must be in (0, 1), got {fpr}")
     if readout not in READOUTS:
         raise ValueError(f"readout must be one of {', '.join(READOUTS)}, got {readout!r}")
+    if reader is not None and readout != "sign":
+        raise ValueError("a generator's reader (quiet subspace) goes with the sign readout")
     x = _as_pixels(pixels)
     luma = _luma(x)
     if readout == "sign":
         if message is None:
             raise ValueError("the sign readout (a watermarked generator's samples) tests a "
                              "known message: pass the message the generator was taught")
-        plan = sign_plan(key, *luma.shape)
-        folded = _fold(luma, plan.tile)
-        y_sign = _real(_coefficients(folded, plan.band)) / _ring_gain(luma, plan.band)
+        if reader is not None:
+            plan, y_sign = reader.plan(key), reader.coefficients(luma)
+        else:
+            plan = sign_plan(key, *luma.shape)
+            folded = _fold(luma, plan.tile)
+            y_sign = _real(_coefficients(folded, plan.band)) / _ring_gain(luma, plan.band)
         matches, info, score = _detect_signs(y_sign, plan, message)
         p_value = float(binom.sf(matches - 1, PAYLOAD_BITS, 0.5))
         return _answer(p_value, fpr, info, matches, score, (0, 0), 0.0, PAYLOAD_BITS)
