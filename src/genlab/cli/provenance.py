@@ -175,7 +175,7 @@ def mark(
                       "~50% at 0.94 bit accuracy)."),
     margin: float = typer.Option(
         0.0, help="How far each read statistic is pushed past zero (quiet: grey levels, "
-                  "default 24; fourier: ring units, default 2); 0 = the default."),
+                  "default 16; fourier: ring units, default 2); 0 = the default."),
     weight: float = typer.Option(1.0, help="Weight of the watermark's hinge loss."),
     anchor: float = typer.Option(10.0, help="Weight of the MSE to the source generator."),
     samples: int = typer.Option(256, help="Samples to measure the mark on afterwards."),
