@@ -107,8 +107,9 @@ def detection(root: Path, steps: int | None, kinds: list[str], seed: int,
     return out
 
 
-def attribution(root: Path, steps: int | None, seed: int) -> dict:
-    """Accuracy (no rejection) and rejection rates of attributors over two class sets."""
+def attribution(root: Path, steps: int | None, seed: int, train: int = 1500) -> dict:
+    """Accuracy (no rejection) and rejection rates of attributors over two class sets:
+    `train` samples per class to train on, the next 500 to test."""
     from genlab.provenance.attribution import train_attributor
 
     names = [r.name for r in ZOO if (root / r.name / "provenance_samples.npy").is_file()]
@@ -118,11 +119,11 @@ def attribution(root: Path, steps: int | None, seed: int) -> dict:
     for label, classes in (("architectures", ARCHITECTURES), ("seeds", SEEDS)):
         classes = tuple(c for c in classes if c in samples)
         start = time.perf_counter()
-        att = train_attributor({c: samples[c][:1500] for c in classes}, seed=seed,
+        att = train_attributor({c: samples[c][:train] for c in classes}, seed=seed,
                                steps=steps)
         train_s = time.perf_counter() - start
-        test = {c: samples[c][1500:2000] for c in classes}
-        unknown = {n: samples[n][1500:2000] for n in names if n not in classes}
+        test = {c: samples[c][train:train + 500] for c in classes}
+        unknown = {n: samples[n][train:train + 500] for n in names if n not in classes}
         unknown["real MNIST"] = real_test[:500]
         res: dict = {"classes": list(classes), "train seconds": train_s, "info": att.info}
         res["accuracy"] = float(np.mean([p == c for c, x in test.items()
@@ -193,6 +194,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--det-seconds", type=float, default=None,
                         help="train the CNN detector for this wall-clock budget instead")
     parser.add_argument("--att-steps", type=int, default=3000, help="attributor steps")
+    parser.add_argument("--att-train", type=int, default=1500,
+                        help="samples per class the attributor trains on (the zoo must hold "
+                             "this + 500: provenance_zoo.py --samples)")
     parser.add_argument("--kinds", nargs="+", default=["cnn", "spectral"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-on", nargs="+", default=["dcgan-s0"],
@@ -207,7 +211,8 @@ def main(argv: list[str] | None = None) -> None:
     steps = None if args.det_seconds else args.det_steps
     det = {} if args.skip_detection else detection(args.root, steps, args.kinds, args.seed,
                                                    args.train_on, args.det_seconds or 60.0)
-    att = {} if args.skip_attribution else attribution(args.root, args.att_steps, args.seed)
+    att = {} if args.skip_attribution else attribution(args.root, args.att_steps, args.seed,
+                                                             args.att_train)
     print(_markdown(det, att))
     if args.json is not None:
         from genlab._atomic import atomic_write_bytes

@@ -172,7 +172,7 @@ def mark(
     reader: str = typer.Option(
         "quiet", help="quiet: read on the source's quietest directions (fitted now, stored in "
                       "OUT; FID cost ~5%); fourier: the upper Fourier band (no file; FID cost "
-                      "~50% at 0.94 bit accuracy)."),
+                      "~60% at 0.94 bit accuracy)."),
     margin: float = typer.Option(
         0.0, help="How far each read statistic is pushed past zero (quiet: grey levels, "
                   "default 16; fourier: ring units, default 2); 0 = the default."),

@@ -13,7 +13,7 @@ written in torch with gradients and tested equal to `watermark.detect`'s numpy r
   run folder. Measured on a MNIST DCGAN (margin 16): bit accuracy 1.000 (0.999 after
   JPEG 75) at FID ×1.05.
 - `ChipReader`: the upper half of the Fourier band, in units of the sample's ring energy;
-  needs no file, but bit accuracy 0.94 cost FID ×1.5 (content is loud there).
+  needs no file, but bit accuracy 0.94 cost FID ×1.6 (content is loud there).
 
 The samples pass through uint8 rounding and, half of the time, JPEG (straight-through: the
 attack forward, identity backward) so the mark survives both. `watermark_generator` starts
@@ -89,6 +89,7 @@ class _SignReader(nn.Module):
 
     def coefficients(self, images: torch.Tensor, reference: torch.Tensor | None
                      ) -> torch.Tensor:
+        """(B, dims) the coordinates the plan's statistics sum (each reader its own)."""
         raise NotImplementedError
 
     def forward(self, images: torch.Tensor, reference: torch.Tensor | None = None
