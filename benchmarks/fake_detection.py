@@ -7,10 +7,10 @@ seeds, losses, architectures, the conditional GAN, a super-resolution generator 
 text-to-image GAN), clean and after JPEG 75, blur σ=1 and resize ×0.5 and back
 (`genlab.provenance.attacks`). Reports average precision and accuracy at P(fake) = 0.5.
 
-Attribution: a `train_attributor` over (a) six architectures / model families and (b) the
-three dcgan seeds, 1,500 samples per class (20% of them calibrate the reject option at 95%
-acceptance), tested on 500 other samples per class; the rejection rate is measured on the
-zoo members left out of each training set.
+Attribution: a `train_attributor` of each kind (linear, cnn) over (a) six architectures /
+model families and (b) the three dcgan seeds, 1,500 samples per class (20% of them
+calibrate the reject option at 95% acceptance), tested on 500 other samples per class;
+the rejection rate is measured on the zoo members left out of each training set.
 
 Needs the zoo (benchmarks/provenance_zoo.py). The CNNs train a fixed number of steps so the
 numbers do not depend on machine load; `--det-seconds 60` trains the detector on a wall-clock
@@ -32,6 +32,7 @@ shared core):
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -107,20 +108,23 @@ def detection(root: Path, steps: int | None, kinds: list[str], seed: int,
     return out
 
 
-def attribution(root: Path, steps: int | None, seed: int, train: int = 1500) -> dict:
-    """Accuracy (no rejection) and rejection rates of attributors over two class sets:
-    `train` samples per class to train on, the next 500 to test."""
+def attribution(root: Path, steps: int | None, seed: int, train: int = 1500,
+                kinds: tuple[str, ...] = ("linear", "cnn")) -> dict:
+    """Accuracy (no rejection) and rejection rates of attributors of each kind over two
+    class sets: `train` samples per class to train on, the next 500 to test."""
     from genlab.provenance.attribution import train_attributor
 
     names = [r.name for r in ZOO if (root / r.name / "provenance_samples.npy").is_file()]
     samples = {n: load_samples(n, root) for n in names}
     _, real_test = real_split(seed)
     out = {}
-    for label, classes in (("architectures", ARCHITECTURES), ("seeds", SEEDS)):
+    for (label, classes), kind in itertools.product(
+            (("architectures", ARCHITECTURES), ("seeds", SEEDS)), kinds):
+        label = f"{label}, {kind}"
         classes = tuple(c for c in classes if c in samples)
         start = time.perf_counter()
         att = train_attributor({c: samples[c][:train] for c in classes}, seed=seed,
-                               steps=steps)
+                               steps=steps, kind=kind)
         train_s = time.perf_counter() - start
         test = {c: samples[c][train:train + 500] for c in classes}
         unknown = {n: samples[n][train:train + 500] for n in names if n not in classes}
@@ -194,6 +198,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--det-seconds", type=float, default=None,
                         help="train the CNN detector for this wall-clock budget instead")
     parser.add_argument("--att-steps", type=int, default=3000, help="attributor steps")
+    parser.add_argument("--att-kinds", nargs="+", default=["linear", "cnn"],
+                        help="attributor kinds to measure")
     parser.add_argument("--att-train", type=int, default=1500,
                         help="samples per class the attributor trains on (the zoo must hold "
                              "this + 500: provenance_zoo.py --samples)")
@@ -212,7 +218,8 @@ def main(argv: list[str] | None = None) -> None:
     det = {} if args.skip_detection else detection(args.root, steps, args.kinds, args.seed,
                                                    args.train_on, args.det_seconds or 60.0)
     att = {} if args.skip_attribution else attribution(args.root, args.att_steps, args.seed,
-                                                             args.att_train)
+                                                             args.att_train,
+                                                             tuple(args.att_kinds))
     print(_markdown(det, att))
     if args.json is not None:
         from genlab._atomic import atomic_write_bytes

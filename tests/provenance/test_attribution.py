@@ -1,6 +1,7 @@
-"""The attributor on three synthetic "generators" with distinct fingerprints: it names them,
-rejects a fourth it never saw more often than the known ones, round trips exactly, rejects
-bad input; and its CLI."""
+"""The attributor (both kinds: linear, cnn) on three synthetic "generators" with distinct
+fingerprints: it names them, rejects a fourth it never saw more often than the known ones,
+round trips exactly, rejects bad input; and its CLI. A fixed-position fingerprint that a
+pooled CNN cannot place is named by the linear kind."""
 
 from __future__ import annotations
 
@@ -42,14 +43,15 @@ def generator(kind: str, n: int, seed: int) -> np.ndarray:
 KNOWN = ("checker", "rows", "prnu")
 
 
-@pytest.fixture(scope="module")
-def trained() -> tuple:
+@pytest.fixture(scope="module", params=["linear", "cnn"])
+def trained(request: pytest.FixtureRequest) -> tuple:
     # module fixtures run before conftest's per-test one-thread pin: pin here too
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         samples = {k: generator(k, 150, i) for i, k in enumerate(KNOWN)}
-        att = train_attributor(samples, steps=200, batch_size=32, width=4)
+        att = train_attributor(samples, steps=200, batch_size=32, width=4,
+                               kind=request.param)
     finally:
         torch.set_num_threads(before)
     return att, {k: generator(k, 60, 10 + i) for i, k in enumerate(KNOWN)}
@@ -76,7 +78,7 @@ def test_thresholds_accept_the_calibrated_share() -> None:
     """On its own held-out split the softmax threshold is the 5% quantile by construction,
     so on fresh samples of the same generators roughly 95% pass (loose bound: small n)."""
     samples = {k: generator(k, 100, 30 + i) for i, k in enumerate(KNOWN)}
-    att = train_attributor(samples, steps=40, batch_size=32, width=4, accept=0.5)
+    att = train_attributor(samples, steps=40, batch_size=32, width=4, accept=0.5, kind="cnn")
     fresh = np.concatenate([generator(k, 100, 40 + i) for i, k in enumerate(KNOWN)])
     accepted = np.mean(att.scores(fresh)["softmax"] >= att.thresholds["softmax"])
     assert 0.3 < accepted < 0.75
@@ -88,6 +90,7 @@ def test_save_load_round_trip(trained: tuple, tmp_path: Path) -> None:
     again = load_attributor(tmp_path / "att.safetensors")
     x = np.concatenate(list(test.values()))
     assert again.names == att.names and again.thresholds == att.thresholds
+    assert again.kind == att.kind
     assert np.array_equal(again.probabilities(x), att.probabilities(x))
     assert again.predict(x) == att.predict(x)
 
@@ -100,6 +103,9 @@ def test_bad_inputs_raise(trained: tuple, tmp_path: Path) -> None:
         train_attributor({"a": generator("rows", 10, 0), "b": generator("prnu", 3, 0)})
     with pytest.raises(ValueError, match="reject"):
         att.predict(generator("rows", 2, 0), reject="maybe")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        train_attributor({"a": generator("rows", 10, 0), "b": generator("prnu", 10, 0)},
+                         kind="forest")
     with pytest.raises(ValueError, match="trained on 16×16"):
         att.predict(np.zeros((1, 8, 8), np.uint8))
     with pytest.raises(ValueError, match="does not exist"):
@@ -129,3 +135,25 @@ def test_cli_train_and_apply(tmp_path: Path) -> None:
     assert report["summary"]["prnu"] >= 6
     bad = runner.invoke(attribute_app, ["apply", str(tmp_path / "missing"), str(tmp_path)])
     assert bad.exit_code == 2
+
+
+def test_the_linear_kind_places_a_fixed_position_fingerprint() -> None:
+    """Two "generators" whose only difference is WHERE a faint mark sits (top-left or
+    bottom-right corner of a black background, like a DCGAN's padding artefacts): the
+    linear kind names them; both marks look alike to anything translation-invariant."""
+    rng = np.random.default_rng(0)
+
+    def make(corner: str, n: int) -> np.ndarray:
+        x = np.zeros((n, SIDE, SIDE))
+        x[:, 4:12, 4:12] = 200 * _content(n, int(rng.integers(1000)))[:, 4:12, 4:12]
+        spot = (slice(0, 3), slice(0, 3)) if corner == "tl" else (slice(-3, None),
+                                                                 slice(-3, None))
+        x[(slice(None), *spot)] = rng.integers(2, 5, size=(n, 3, 3))
+        return np.clip(x, 0, 255).astype(np.uint8)
+
+    att = train_attributor({"tl": make("tl", 120), "br": make("br", 120)})
+    assert att.kind == "linear"
+    predicted = att.predict(make("tl", 50), reject="none") + att.predict(make("br", 50),
+                                                                           reject="none")
+    assert np.mean([p == want for p, want in zip(predicted, ["tl"] * 50 + ["br"] * 50,
+                                                  strict=True)]) > 0.95
