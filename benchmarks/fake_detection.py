@@ -27,6 +27,9 @@ shared core):
         --json /work/bench-results/fake_attribution.json
     .venv/bin/python benchmarks/fake_detection.py --skip-detection --att-steps 6000 \
         --json /work/bench-results/fake_attribution_6000.json
+    .venv/bin/python benchmarks/provenance_zoo.py --samples 5000   # 4,500 to train on
+    .venv/bin/python benchmarks/fake_detection.py --skip-detection --att-kinds linear \
+        --att-train 4500 --json /work/bench-results/fake_attribution_linear_4500.json
 """
 
 from __future__ import annotations
