@@ -39,6 +39,7 @@ from genlab.provenance.detector import (
     ForensicNet,
     budget_spent,
     check_meta,
+    fit_logistic,
     meta_size,
     read_safetensors,
 )
@@ -90,14 +91,7 @@ class _Linear:
 
 def _train_linear(pixels: np.ndarray, labels: np.ndarray, c: float) -> _Linear:
     """Fit the multinomial logistic regression (L2, inverse strength `c`)."""
-    from sklearn.linear_model import LogisticRegression
-
-    x = _Linear.inputs(pixels)
-    centre, scale = x.mean(0), x.std(0)
-    scale[scale < 1e-8] = 1.0
-    model = LogisticRegression(C=c, max_iter=3000)
-    model.fit((x - centre) / scale, labels)
-    weights, bias = model.coef_, model.intercept_
+    weights, bias, centre, scale = fit_logistic(_Linear.inputs(pixels), labels, c)
     if weights.shape[0] == 1:  # two classes: sklearn keeps one row (the second class's logit)
         weights, bias = np.concatenate([-weights / 2, weights / 2]), np.array([-bias[0] / 2,
                                                                               bias[0] / 2])

@@ -37,6 +37,7 @@ __all__ = [
     "anneal",
     "budget_spent",
     "check_meta",
+    "fit_logistic",
     "jpeg_copies",
     "load_detector",
     "meta_size",
@@ -275,22 +276,31 @@ def meta_size(meta: dict[str, Any]) -> tuple[int, int]:
     return int(h), int(w)
 
 
-def _train_spectral(real: np.ndarray, fake: np.ndarray, seed: int, augment: bool,
-                    c: float) -> Detector:
+def fit_logistic(x: np.ndarray, y: np.ndarray, c: float, balanced: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """L2 logistic regression (inverse strength `c`; multinomial for > 2 classes) on
+    standardised features: (coef, intercept, mean, scale) — apply as ((x − mean) / scale) @
+    coef.T + intercept. Constant features get scale 1."""
     from sklearn.linear_model import LogisticRegression
 
+    mean, scale = x.mean(0), x.std(0)
+    scale[scale < 1e-8] = 1.0
+    model = LogisticRegression(C=c, max_iter=3000,
+                               class_weight="balanced" if balanced else None)
+    model.fit((x - mean) / scale, y)
+    return model.coef_, model.intercept_, mean, scale
+
+
+def _train_spectral(real: np.ndarray, fake: np.ndarray, seed: int, augment: bool,
+                    c: float) -> Detector:
     rng = np.random.default_rng(seed)
     x = np.concatenate([real, fake])
     y = np.concatenate([np.zeros(len(real)), np.ones(len(fake))])
     if augment:  # a degraded copy of every image, so blur / JPEG alone do not say "real"
         x, y = np.concatenate([x, random_degrade(x, rng, p=1.0)]), np.concatenate([y, y])
-    feats = spectral_features(x)
-    mean, scale = feats.mean(0), feats.std(0)
-    scale[scale < 1e-8] = 1.0
-    model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
-    model.fit((feats - mean) / scale, y)
+    coef, intercept, mean, scale = fit_logistic(spectral_features(x), y, c, balanced=True)
     return Detector("spectral", real.shape[1:], mean=mean, scale=scale,
-                    coef=model.coef_[0].astype(np.float64), intercept=float(model.intercept_[0]))
+                    coef=coef[0].astype(np.float64), intercept=float(intercept[0]))
 
 
 def _train_cnn(real: np.ndarray, fake: np.ndarray, seed: int, seconds: float,
