@@ -133,10 +133,10 @@ def attribution(root: Path, steps: int | None, seed: int, train: int = 1500,
         unknown = {n: samples[n][train:train + 500] for n in names if n not in classes}
         unknown["real MNIST"] = real_test[:500]
         res: dict = {"classes": list(classes), "train seconds": train_s, "info": att.info}
-        res["accuracy"] = float(np.mean([p == c for c, x in test.items()
-                                         for p in att.predict(x, reject="none")]))
-        res["per_class_accuracy"] = {c: float(np.mean([p == c for p in att.predict(
-            x, reject="none")])) for c, x in test.items()}
+        named = {c: att.predict(x, reject="none") for c, x in test.items()}  # once
+        res["accuracy"] = float(np.mean([p == c for c, ps in named.items() for p in ps]))
+        res["per_class_accuracy"] = {c: float(np.mean([p == c for p in ps]))
+                                     for c, ps in named.items()}
         for rej in ("softmax", "distance"):
             known = [att.predict(x, reject=rej) for x in test.values()]
             res[rej] = {

@@ -26,6 +26,7 @@ numpy safetensors, no pickle); the key and the message are not stored in it.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,10 +76,7 @@ class QuietBasis:
         """Which coefficients (and signs) each of the 32 payload bits sums, for `key`."""
         if not isinstance(key, str) or not key:
             raise ValueError("key must be a non-empty string")
-        rng = _seed(key + "/quiet", self.dims)
-        per = self.dims // PAYLOAD_BITS
-        coords = rng.permutation(self.dims)[:PAYLOAD_BITS * per].reshape(PAYLOAD_BITS, per)
-        return SignPlan(0, coords, rng.choice([-1.0, 1.0], size=coords.shape))
+        return _quiet_plan(key, self.dims)
 
     def save(self, path: Path | str) -> Path:
         """Write atomically as numpy safetensors with JSON metadata (no pickle)."""
@@ -91,6 +89,16 @@ class QuietBasis:
         data = save({"mean": self.mean, "basis": self.basis},
                     metadata={"genlab": json.dumps(meta)})
         return atomic_write_bytes(path, data)
+
+
+@functools.lru_cache(maxsize=64)
+def _quiet_plan(key: str, dims: int) -> SignPlan:
+    """A key's layout on a `dims`-direction basis, drawn once (`detect` reads a folder image
+    by image), as `watermark.sign_plan` is for the Fourier readout."""
+    rng = _seed(key + "/quiet", dims)
+    per = dims // PAYLOAD_BITS
+    coords = rng.permutation(dims)[:PAYLOAD_BITS * per].reshape(PAYLOAD_BITS, per)
+    return SignPlan(0, coords, rng.choice([-1.0, 1.0], size=coords.shape))
 
 
 def load_quiet(path: Path | str) -> QuietBasis:
